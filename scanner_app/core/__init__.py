@@ -1,0 +1,1 @@
+"""Recognition core: plain Python, numpy and OpenCV. Never imports Qt or TensorFlow."""
