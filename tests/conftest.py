@@ -1,0 +1,28 @@
+"""Shared fixtures. Tests never download anything and never need ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Qt must never try to open a real display in tests.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def test_data() -> Path:
+    """Folder of small committed samples."""
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    """The real bundled character model (loaded once per session)."""
+    from scanner_app.core.classifier import CharClassifier
+
+    return CharClassifier.load()
