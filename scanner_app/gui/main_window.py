@@ -1,0 +1,786 @@
+"""The main window: draw a character (Draw tab) or scan a page (Scan tab); the text editor is shared.
+
+``MainWindow()`` builds everything with the bundled model; tests and tools may inject
+``classifier=``, ``settings=`` (an ``AppSettings`` on an isolated ``QSettings``) or ``model_dir=``.
+The model is loaded just after the window first shows (or on first use), so the window appears fast;
+if it cannot be loaded the window still works as an editor and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from scanner_app.core.errors import ScannerError
+from scanner_app.core.types import PageImage, Progress, ScanResult
+from scanner_app.gui import dialogs
+from scanner_app.gui.canvas import DrawingCanvas
+from scanner_app.gui.page_view import PageView
+from scanner_app.gui.result_editor import ResultEditor
+from scanner_app.gui.settings import AppSettings
+from scanner_app.gui.worker import JobRunner
+from scanner_app.paths import resource_path
+
+APP_NAME = "Handwriting Scanner"
+CHARSET_CHOICES = (("&Letters", "letters"), ("&Digits", "digits"), ("&Both", "alnum"))
+STAGE_NAMES = {
+    "load": "Loading the page",
+    "preprocess": "Cleaning up the page",
+    "segment": "Finding characters",
+    "classify": "Reading characters",
+    "decode": "Building the text",
+}
+
+
+def scan_file_job(path: str, classifier: Any, config: Any):
+    """Load a page (first page of a PDF) and scan it; yields Progress, returns ``(page, result)``."""
+    from scanner_app.core.image_io import load_page
+    from scanner_app.core.pipeline import scan
+
+    yield Progress("load", 0, 1)
+    page = load_page(path)
+    yield Progress("load", 1, 1)
+    result = yield from scan(page, classifier, config)
+    return page, result
+
+
+def scan_page_job(page: PageImage, classifier: Any, config: Any):
+    """Scan a page already in memory (pasted); yields Progress, returns ``(page, result)``."""
+    from scanner_app.core.pipeline import scan
+
+    result = yield from scan(page, classifier, config)
+    return page, result
+
+
+def qimage_to_page(image: QImage, source: str = "clipboard") -> PageImage:
+    """Convert any QImage (a pasted picture) to a grey ``PageImage``, flattening transparency onto white."""
+    flat = QImage(image.size(), QImage.Format.Format_RGB32)
+    flat.fill(Qt.GlobalColor.white)
+    painter = QPainter(flat)
+    painter.drawImage(0, 0, image)
+    painter.end()
+    grey = flat.convertToFormat(QImage.Format.Format_Grayscale8)
+    w, h = grey.width(), grey.height()
+    bits = np.frombuffer(grey.constBits(), np.uint8).reshape(h, grey.bytesPerLine())[:, :w].copy()
+    return PageImage(bits, source=source)
+
+
+class ProbabilityBars(QWidget):
+    """A small bar chart of the top guesses and their probabilities."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("probabilityBars")
+        self.guesses: list[tuple[str, float]] = []
+        self.setMinimumHeight(72)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_guesses(self, guesses: list[tuple[str, float]]) -> None:
+        """Show these ``(char, probability)`` pairs, best first."""
+        self.guesses = list(guesses)
+        self.setAccessibleDescription(", ".join(f"{c} {p:.0%}" for c, p in self.guesses))
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: D102
+        return QSize(220, 80)
+
+    def paintEvent(self, event) -> None:  # noqa: D102
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        rows = 3
+        row_h = self.height() / rows
+        label_w = painter.fontMetrics().horizontalAdvance("W  100%") + 8
+        for i in range(rows):
+            y = i * row_h + 3
+            h = row_h - 6
+            painter.fillRect(
+                int(label_w),
+                int(y),
+                int(self.width() - label_w),
+                int(h),
+                pal.color(QPalette.ColorRole.AlternateBase),
+            )
+            if i < len(self.guesses):
+                char, p = self.guesses[i]
+                colour = pal.color(QPalette.ColorRole.Highlight if i == 0 else QPalette.ColorRole.Mid)
+                painter.fillRect(int(label_w), int(y), int((self.width() - label_w) * p), int(h), colour)
+                painter.setPen(pal.color(QPalette.ColorRole.WindowText))
+                painter.drawText(
+                    0, int(y), int(label_w), int(h), Qt.AlignmentFlag.AlignVCenter, f"{char}  {p:.0%}"
+                )
+        painter.end()
+
+
+class MainWindow(QMainWindow):
+    """The whole app window."""
+
+    def __init__(
+        self,
+        classifier: Any = None,
+        settings: AppSettings | None = None,
+        model_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.settings = settings if settings is not None else AppSettings()
+        self._classifier = classifier
+        self._model_dir = model_dir
+        self.model_error: str | None = None
+        self.current_path: Path | None = None  # where the text was last saved
+        self.document_name = "Untitled"
+        self.last_result: ScanResult | None = None
+        self.current_guesses: list[tuple[str, float]] = []
+        self.runner = JobRunner(self)
+        self._closing = False
+
+        icon_file = resource_path("icons", "app.png")
+        if icon_file.is_file():
+            self.setWindowIcon(QIcon(str(icon_file)))
+        self._build_actions()
+        self._build_ui()
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+        self.setAcceptDrops(True)
+        self._update_title()
+        self._set_busy(False)
+        if classifier is not None:
+            self._apply_model_state()
+        else:
+            # Load the model once the window is on screen: it pulls in the ONNX runtime.
+            QTimer.singleShot(0, self.ensure_model)
+
+    # -- building ------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", context=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if context is not None:
+            action.setShortcutContext(context)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        draw_only = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.open_action = self._action(
+            "&Open…", self.open_file_dialog, std.Open, "Open an image or PDF to scan"
+        )
+        self.paste_action = self._action(
+            "&Paste image", self.paste, std.Paste, "Scan an image from the clipboard"
+        )
+        self.save_action = self._action("&Save", self.save, std.Save, "Save the text as a UTF-8 .txt file")
+        self.save_as_action = self._action(
+            "Save &As…", self.save_as, std.SaveAs, "Save the text under a new name"
+        )
+        self.new_action = self._action("&New text", self.new_text, std.New, "Start a new, empty text")
+        self.quit_action = self._action("&Quit", self.close, std.Quit, "Close the window")
+        self.copy_all_action = self._action("Copy &All", self.copy_all, "Ctrl+Shift+C", "Copy the whole text")
+        self.cancel_action = self._action("&Cancel scan", self.cancel_scan, None, "Stop the running scan")
+        self.fit_action = self._action(
+            "&Fit page", lambda: self.page_view.fit(), "Ctrl+0", "Show the whole page"
+        )
+        self.zoom_in_action = self._action("Zoom &in", lambda: self.page_view.zoom_by(1.25), std.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &out", lambda: self.page_view.zoom_by(0.8), std.ZoomOut)
+        self.about_action = self._action("&About Handwriting Scanner", self.show_about)
+        # Drawing keys act only while the focus is in the Draw tab (the editor keeps its own Enter/Ctrl+Z).
+        self.clear_action = self._action(
+            "C&lear", self.clear_canvas, Qt.Key.Key_Escape, "Clear the canvas", draw_only
+        )
+        self.undo_stroke_action = self._action(
+            "&Undo stroke", self.undo_stroke, std.Undo, "Remove the last stroke", draw_only
+        )
+        self.accept_action = self._action(
+            "&Add to text",
+            self.accept_prediction,
+            Qt.Key.Key_Return,
+            "Add the predicted character to the text",
+            draw_only,
+        )
+        self.accept_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        self.accept_lower_action = self._action(
+            "Add as lower &case", lambda: self.accept_prediction(lower=True), "Shift+Return", "", draw_only
+        )
+        self.space_action = self._action(
+            "Add &space", lambda: self.editor.append_char(" "), None, "Add a space"
+        )
+
+    def _build_ui(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("modeTabs")
+        self.tabs.setDocumentMode(True)
+
+        # Draw tab
+        self.draw_page = QWidget()
+        self.canvas = DrawingCanvas()
+        self.prediction_label = QLabel("—")
+        self.prediction_label.setObjectName("predictionLabel")
+        self.prediction_label.setAccessibleName("Prediction")
+        font = self.prediction_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.prediction_label.setFont(font)
+        self.prediction_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prediction_label.setMinimumWidth(160)
+        self.bars = ProbabilityBars()
+        self.charset_box = QGroupBox("Characters")
+        charset_layout = QVBoxLayout(self.charset_box)
+        self.charset_group = QButtonGroup(self)
+        self.charset_buttons: dict[str, QRadioButton] = {}
+        for label, value in CHARSET_CHOICES:
+            button = QRadioButton(label)
+            button.setObjectName(f"charset_{value}")
+            self.charset_group.addButton(button)
+            self.charset_buttons[value] = button
+            charset_layout.addWidget(button)
+        self.clear_button = QPushButton("C&lear (Esc)")
+        self.clear_button.setObjectName("clearButton")
+        self.undo_button = QPushButton("&Undo stroke")
+        self.undo_button.setObjectName("undoStrokeButton")
+        self.accept_button = QPushButton("&Add to text (Enter)")
+        self.accept_button.setObjectName("acceptButton")
+        self.space_button = QPushButton("Add &space")
+        self.space_button.setObjectName("spaceButton")
+        side = QVBoxLayout()
+        side.addWidget(QLabel("Best guesses:"))
+        side.addWidget(self.prediction_label)
+        side.addWidget(self.bars)
+        side.addWidget(self.charset_box)
+        side.addWidget(self.accept_button)
+        side.addWidget(self.space_button)
+        side.addWidget(self.undo_button)
+        side.addWidget(self.clear_button)
+        side.addStretch(1)
+        draw_layout = QHBoxLayout(self.draw_page)
+        draw_layout.addWidget(self.canvas, 3)
+        draw_layout.addLayout(side, 1)
+        for action in (
+            self.clear_action,
+            self.undo_stroke_action,
+            self.accept_action,
+            self.accept_lower_action,
+        ):
+            self.draw_page.addAction(action)
+        self.tabs.addTab(self.draw_page, "&Draw")
+
+        # Scan tab
+        self.scan_page = QWidget()
+        self.page_view = PageView()
+        self.open_button = QPushButton("&Open page…")
+        self.open_button.setObjectName("openButton")
+        self.fit_button = QPushButton("&Fit")
+        self.dictionary_check = QCheckBox("Use &word list")
+        self.dictionary_check.setObjectName("dictionaryCheck")
+        self.dictionary_check.setToolTip("Correct unlikely words with an English word list")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("scanProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setAccessibleName("Scan progress")
+        self.cancel_button = QPushButton("&Cancel")
+        self.cancel_button.setObjectName("cancelScanButton")
+        bar = QHBoxLayout()
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.dictionary_check)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        scan_layout = QVBoxLayout(self.scan_page)
+        scan_layout.addLayout(bar)
+        scan_layout.addWidget(self.page_view, 1)
+        self.tabs.addTab(self.scan_page, "&Scan")
+
+        # Text panel, shared by both modes
+        self.editor = ResultEditor()
+        text_label = QLabel("&Text")
+        text_label.setBuddy(self.editor)
+        self.copy_button = QPushButton("C&opy all")
+        self.copy_button.setObjectName("copyAllButton")
+        self.save_button = QPushButton("Sa&ve")
+        self.save_button.setObjectName("saveButton")
+        text_buttons = QHBoxLayout()
+        text_buttons.addWidget(text_label)
+        text_buttons.addStretch(1)
+        text_buttons.addWidget(self.copy_button)
+        text_buttons.addWidget(self.save_button)
+        text_panel = QWidget()
+        text_layout = QVBoxLayout(text_panel)
+        text_layout.addLayout(text_buttons)
+        text_layout.addWidget(self.editor, 1)
+        self.legend = QLabel(
+            "Boxes: <span style='color:#008c46'>■</span> sure &nbsp;"
+            "<span style='color:#e68c00'>■</span> unsure &nbsp;"
+            "<span style='color:#d71e28'>■</span> doubtful. "
+            "Right-click a marked character for alternatives."
+        )
+        self.legend.setWordWrap(True)
+        text_layout.addWidget(self.legend)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(text_panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        # Keyboard order: canvas, guesses, charset, buttons, then the text.
+        QWidget.setTabOrder(self.canvas, self.charset_buttons["letters"])
+        QWidget.setTabOrder(self.charset_buttons["letters"], self.accept_button)
+        QWidget.setTabOrder(self.accept_button, self.space_button)
+        QWidget.setTabOrder(self.space_button, self.undo_button)
+        QWidget.setTabOrder(self.undo_button, self.clear_button)
+        QWidget.setTabOrder(self.open_button, self.fit_button)
+        QWidget.setTabOrder(self.fit_button, self.dictionary_check)
+        QWidget.setTabOrder(self.dictionary_check, self.cancel_button)
+        QWidget.setTabOrder(self.cancel_button, self.page_view)
+        QWidget.setTabOrder(self.page_view, self.editor)
+        self.resize(1100, 680)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.paste_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.copy_all_action)
+        draw_menu = menu.addMenu("Dra&w")
+        for action in (
+            self.accept_action,
+            self.accept_lower_action,
+            self.space_action,
+            self.undo_stroke_action,
+            self.clear_action,
+        ):
+            draw_menu.addAction(action)
+        scan_menu = menu.addMenu("S&can")
+        for action in (
+            self.open_action,
+            self.cancel_action,
+            self.fit_action,
+            self.zoom_in_action,
+            self.zoom_out_action,
+        ):
+            scan_menu.addAction(action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        self._fill_recent_menu()
+
+    def _connect(self) -> None:
+        self.canvas.strokeFinished.connect(self.predict_now)
+        self.canvas.cleared.connect(self.predict_now)
+        self.clear_button.clicked.connect(self.clear_canvas)
+        self.undo_button.clicked.connect(self.undo_stroke)
+        self.accept_button.clicked.connect(lambda: self.accept_prediction())
+        self.space_button.clicked.connect(self.space_action.trigger)
+        self.charset_group.buttonToggled.connect(self._on_charset_toggled)
+        self.dictionary_check.toggled.connect(self._on_dictionary_toggled)
+        self.open_button.clicked.connect(self.open_file_dialog)
+        self.fit_button.clicked.connect(self.page_view.fit)
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.copy_button.clicked.connect(self.copy_all)
+        self.save_button.clicked.connect(self.save)
+        self.page_view.boxClicked.connect(self._on_box_clicked)
+        self.editor.charActivated.connect(self._on_char_activated)
+        self.editor.document().modificationChanged.connect(self.setWindowModified)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_scan_finished)
+        self.runner.failed.connect(self._on_scan_failed)
+        self.runner.cancelled.connect(self._on_scan_cancelled)
+        self.runner.idle.connect(lambda: self._set_busy(False))
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.geometry
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.window_state
+        if state is not None:
+            self.splitter.restoreState(state)
+        self.charset_buttons[self.settings.charset].setChecked(True)
+        self.dictionary_check.setChecked(self.settings.dictionary)
+
+    # -- model -----------------------------------------------------------------------------------
+    @property
+    def classifier(self) -> Any:
+        """The character model, loaded on first use; None when it could not be loaded."""
+        self.ensure_model()
+        return self._classifier
+
+    def ensure_model(self) -> bool:
+        """Load the model if it is not loaded yet; True when it is available."""
+        if self._classifier is None and self.model_error is None:
+            try:
+                from scanner_app.core.classifier import CharClassifier
+
+                self._classifier = CharClassifier.load(self._model_dir)
+            except ScannerError as error:
+                self.model_error = str(error)
+            except Exception as error:  # noqa: BLE001 - a broken model must not stop the editor from working
+                self.model_error = (
+                    f"The character model could not be loaded ({type(error).__name__}: {error})."
+                )
+            self._apply_model_state()
+        return self._classifier is not None
+
+    def _apply_model_state(self) -> None:
+        problem = self.model_error
+        if problem:
+            self.canvas.set_message(
+                f"The character model is not available, so drawing and scanning are off.\n\n{problem}"
+            )
+            self.prediction_label.setText("—")
+            self.statusBar().showMessage(f"Model problem: {problem}")
+        else:
+            self.canvas.set_message("")
+        self._set_busy(self.runner.is_running())
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def charset(self) -> str:
+        """Return the chosen character set: ``letters``, ``digits`` or ``alnum``."""
+        for value, button in self.charset_buttons.items():
+            if button.isChecked():
+                return value
+        return "alnum"
+
+    def predict_now(self) -> None:
+        """Classify the drawing and show the top three guesses (called at every pen-up)."""
+        if self.canvas.is_empty() or not self.ensure_model():
+            self.current_guesses = []
+            self.prediction_label.setText("—")
+            self.bars.set_guesses([])
+            return
+        clf = self._classifier
+        crop = self.canvas.crop()
+        probs = clf.predict_proba(crop[None, :, :, None])
+        guesses = [(str(c), float(p)) for c, p in clf.top_k(probs, k=3, charset=self.charset())[0]]
+        self.current_guesses = guesses
+        lines = [f"{c}  {p:.0%}" for c, p in guesses]
+        self.prediction_label.setText("\n".join(lines))
+        self.bars.set_guesses(guesses)
+
+    def accept_prediction(self, lower: bool = False) -> None:
+        """Add the top guess to the text and clear the canvas for the next character."""
+        if not self.current_guesses:
+            self.statusBar().showMessage("Draw a character first.", 3000)
+            return
+        char = self.current_guesses[0][0]
+        self.editor.append_char(char.lower() if lower else char)
+        self.canvas.clear()
+        self.canvas.setFocus()
+
+    def clear_canvas(self) -> None:
+        """Remove the drawing."""
+        self.canvas.clear()
+
+    def undo_stroke(self) -> None:
+        """Remove the last stroke."""
+        self.canvas.undo_stroke()
+
+    def _on_charset_toggled(self, button, checked: bool) -> None:
+        if not checked:
+            return
+        self.settings.charset = self.charset()
+        if not self.canvas.is_empty():
+            self.predict_now()
+
+    def _on_dictionary_toggled(self, checked: bool) -> None:
+        self.settings.dictionary = checked
+
+    # -- scanning --------------------------------------------------------------------------------
+    def scan_config(self) -> Any:
+        """Return the options for the next scan."""
+        from scanner_app.core.pipeline import ScanConfig
+
+        return ScanConfig(charset=self.charset(), dictionary=self.dictionary_check.isChecked())
+
+    def _can_start_scan(self) -> bool:
+        if self.runner.is_running():
+            self.statusBar().showMessage(
+                "A scan is already running: wait for it to finish or cancel it.", 5000
+            )
+            return False
+        if not self.ensure_model():
+            dialogs.show_error(self, "Scanning is not available", self.model_error or "The model is missing.")
+            return False
+        return True
+
+    def open_file_dialog(self) -> None:
+        """Ask for an image or PDF and scan it."""
+        if not self._can_start_scan() or not self.maybe_save_changes():
+            return
+        path = dialogs.get_open_path(self, self.settings.last_folder)
+        if path:
+            self.open_file(path, ask_to_save=False)
+
+    def open_file(self, path: str | Path, *, ask_to_save: bool = True) -> bool:
+        """Scan the image or PDF at ``path`` in the background; False if it did not start."""
+        if not self._can_start_scan():
+            return False
+        if ask_to_save and not self.maybe_save_changes():
+            return False
+        path = str(path)
+        if Path(path).is_file():
+            self.settings.add_recent(path)
+        job = functools.partial(scan_file_job, path, self._classifier, self.scan_config())
+        return self._start_scan(job, Path(path).name)
+
+    def scan_image(self, image: QImage, name: str = "pasted image") -> bool:
+        """Scan an in-memory picture (from the clipboard or a drop)."""
+        if not self._can_start_scan() or not self.maybe_save_changes():
+            return False
+        page = qimage_to_page(image, source=name)
+        job = functools.partial(scan_page_job, page, self._classifier, self.scan_config())
+        return self._start_scan(job, name)
+
+    def _start_scan(self, job, name: str) -> bool:
+        self._scan_name = name
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+        started = self.runner.start(job)
+        if started:
+            self._set_busy(True)
+            self.tabs.setCurrentWidget(self.scan_page)
+            self.statusBar().showMessage(f"Scanning {name}…")
+        return started
+
+    def cancel_scan(self) -> None:
+        """Stop the running scan at its next step."""
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.progress.setFormat("Cancelling…")
+            self.statusBar().showMessage("Cancelling the scan…")
+
+    def is_scanning(self) -> bool:
+        """Whether a scan is running."""
+        return self.runner.is_running()
+
+    def _set_busy(self, busy: bool) -> None:
+        available = self._classifier is not None or self.model_error is None
+        for widget in (self.open_action, self.paste_action, self.open_button):
+            widget.setEnabled(available and not busy)
+        if hasattr(self, "recent_menu"):
+            self.recent_menu.setEnabled(available and not busy)
+        self.cancel_button.setEnabled(busy)
+        self.cancel_action.setEnabled(busy)
+        self.progress.setVisible(busy or self.progress.value() > 0)
+        if not busy and self.model_error:
+            self.progress.setFormat("Scanning is off: the model is not available")
+
+    def _on_progress(self, step: Progress) -> None:
+        self.progress.setValue(int(round(step.fraction * 1000)))
+        name = STAGE_NAMES.get(step.stage, step.stage.capitalize())
+        self.progress.setFormat(f"{name}: {step.done}/{step.total}" if step.total > 1 else f"{name}…")
+
+    def _on_scan_finished(self, outcome: tuple[PageImage, ScanResult]) -> None:
+        page, result = outcome
+        self.last_result = result
+        self.page_view.set_page(page.pixels)
+        self.page_view.set_predictions(result.chars)
+        self.editor.set_result(result)
+        self.current_path = None
+        self.document_name = Path(self._scan_name).stem or "Untitled"
+        self._update_title()
+        self.progress.setValue(1000)
+        self.progress.setFormat("Done")
+        notes = " ".join(result.notes)
+        count = len(result.chars)
+        self.statusBar().showMessage(f"Read {count} characters from {self._scan_name}. {notes}".strip())
+
+    def _on_scan_failed(self, error: BaseException) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("Failed")
+        if isinstance(error, ScannerError):
+            self.statusBar().showMessage(str(error), 8000)
+            dialogs.show_error(self, "Could not scan the page", str(error))
+        else:
+            details = dialogs.format_exception(type(error), error, error.__traceback__)
+            self.statusBar().showMessage("The scan failed with an unexpected error.", 8000)
+            dialogs.show_crash(self, details)
+
+    def _on_scan_cancelled(self) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("Cancelled")
+        self.statusBar().showMessage("Scan cancelled; the text was not changed.", 5000)
+
+    def _on_box_clicked(self, index: int) -> None:
+        if not self.editor.select_char(index):
+            self.statusBar().showMessage(
+                "That character was edited; it is no longer linked to the text.", 4000
+            )
+
+    def _on_char_activated(self, index: int) -> None:
+        self.page_view.highlight(index if index >= 0 else None)
+
+    # -- files -----------------------------------------------------------------------------------
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files
+        for i, path in enumerate(recent, start=1):
+            action = self.recent_menu.addAction(f"&{i} {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        if not recent:
+            empty = self.recent_menu.addAction("(none yet)")
+            empty.setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        if not Path(path).is_file():
+            self.settings.remove_recent(path)
+            dialogs.show_error(self, "File not found", f"{path} no longer exists.")
+            return
+        self.open_file(path)
+
+    def paste(self) -> None:
+        """Scan an image (or image file) from the clipboard."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.scan_image(image)
+                return
+        if mime is not None and mime.hasUrls():
+            files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if files:
+                self.open_file(files[0])
+                return
+        self.statusBar().showMessage("The clipboard holds no image to scan.", 4000)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: D102
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: D102
+        mime = event.mimeData()
+        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        # Run after the drop returns, so a modal prompt does not block the drag source.
+        if files:
+            QTimer.singleShot(0, lambda: self.open_file(files[0]))
+        elif mime.hasImage():
+            image = QImage(mime.imageData())
+            QTimer.singleShot(0, lambda: self.scan_image(image, "dropped image"))
+
+    def maybe_save_changes(self) -> bool:
+        """If the text has unsaved edits, ask what to do; False means: stop, keep everything."""
+        if not self.editor.document().isModified() or not self.editor.toPlainText().strip():
+            return True
+        answer = dialogs.ask_unsaved_changes(self)
+        if answer == dialogs.SAVE:
+            return self.save()
+        return answer == dialogs.DISCARD
+
+    def new_text(self) -> None:
+        """Start a new empty text (asking about unsaved changes first)."""
+        if not self.maybe_save_changes():
+            return
+        self.editor.set_text("")
+        self.current_path = None
+        self.document_name = "Untitled"
+        self._update_title()
+
+    def save(self) -> bool:
+        """Save to the current file (asks for a name the first time); True on success."""
+        if self.current_path is None:
+            return self.save_as()
+        return self._write(self.current_path)
+
+    def save_as(self) -> bool:
+        """Ask for a file name and save; True on success."""
+        suggestion = str(Path(self.settings.last_folder) / f"{self.document_name}.txt")
+        path = dialogs.get_save_path(self, suggestion)
+        if not path:
+            return False
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        from scanner_app.core.textio import write_text_atomic
+
+        text = self.editor.toPlainText()
+        try:
+            write_text_atomic(path, text if text.endswith("\n") or not text else text + "\n")
+        except (ScannerError, OSError) as error:
+            # The text stays in the editor, still marked as unsaved.
+            dialogs.show_error(self, "Could not save", f"The text was not saved to {path}.\n\n{error}")
+            return False
+        self.current_path = path
+        self.document_name = path.stem
+        self.settings.last_folder = str(path.parent)
+        self.editor.document().setModified(False)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def copy_all(self) -> None:
+        """Copy the whole text to the clipboard."""
+        QGuiApplication.clipboard().setText(self.editor.toPlainText())
+        self.statusBar().showMessage("Copied the whole text.", 3000)
+
+    def show_about(self) -> None:
+        """Show the About dialog with the model card."""
+        card = getattr(self._classifier, "card", None) if self._classifier is not None else None
+        dialogs.show_about(self, card, self.model_error)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document_name}[*] — {APP_NAME}")
+        self.setWindowModified(self.editor.document().isModified())
+
+    # -- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: D102
+        if not self.maybe_save_changes():
+            event.ignore()
+            return
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.runner.wait(15_000)
+        self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.splitter.saveState()
+        self.settings.sync()
+        event.accept()

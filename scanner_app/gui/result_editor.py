@@ -1,0 +1,235 @@
+"""The recognised text, editable; each scanned character stays linked to its box while it exists.
+
+The link is a list ``positions[i]`` = where character ``i`` of the scan result sits in the text. It
+follows every edit (``QTextDocument.contentsChange``): text inserted before a character shifts it,
+and a character the user deletes or overtypes loses its link (its box then no longer selects text).
+So the user's edits are never overwritten by the mapping, and the mapping never points at wrong text.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
+
+from scanner_app.core.types import CharPrediction, ScanResult
+
+# Characters below this confidence are highlighted for checking.
+LOW_CONFIDENCE = 0.6
+
+
+def map_positions(result: ScanResult) -> list[int | None]:
+    """Return the text position of each of ``result.chars`` within ``result.text``.
+
+    Lines are joined by one newline; within a line, the predictions are the non-space characters in
+    order. If a line's text and its predictions disagree in count (for example after a word-list
+    correction changed a word's length), only the characters that still match are linked.
+    """
+    positions: list[int | None] = []
+    offset = 0
+    for line in result.lines:
+        slots = [i for i, ch in enumerate(line.text) if not ch.isspace()]
+        if len(slots) == len(line.chars):
+            positions += [offset + s for s in slots]
+        else:
+            for k, pred in enumerate(line.chars):
+                ok = k < len(slots) and line.text[slots[k]].casefold() == pred.char.casefold()
+                positions.append(offset + slots[k] if ok else None)
+        offset += len(line.text) + 1
+    return positions
+
+
+class ResultEditor(QPlainTextEdit):
+    """Plain-text editor that knows which characters came from which box on the page."""
+
+    charActivated = Signal(int)  # the text cursor is on scanned character i (-1: on none)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resultEditor")
+        self.setAccessibleName("Recognised text")
+        self.setPlaceholderText("The recognised text appears here. You can edit it, then save it (Ctrl+S).")
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.setFont(font)
+        self.preds: list[CharPrediction] = []
+        self.positions: list[int | None] = []
+        self.confirmed: set[int] = set()  # characters the user picked an alternative for
+        self._index_at: dict[int, int] = {}
+        self.document().contentsChange.connect(self._on_contents_change)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+
+    # -- content ----------------------------------------------------------------------------------
+    def set_result(self, result: ScanResult) -> None:
+        """Replace the text with a scan result and link its characters (the document starts unmodified)."""
+        self.preds = []
+        self.positions = []
+        self.setPlainText(result.text)
+        self.preds = list(result.chars)
+        self.positions = map_positions(result)
+        self.confirmed = set()
+        self._reindex()
+        self.document().setModified(False)
+
+    def set_text(self, text: str) -> None:
+        """Replace the text with plain text that has no boxes (for example an opened or new document)."""
+        self.preds, self.positions, self.confirmed = [], [], set()
+        self.setPlainText(text)
+        self._reindex()
+        self.document().setModified(False)
+
+    def append_char(self, char: str) -> None:
+        """Add ``char`` at the end of the text (the canvas's Enter key), as an undoable edit."""
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(char)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def position_of(self, index: int) -> int | None:
+        """Where scanned character ``index`` is in the text, or None if it was edited away."""
+        if 0 <= index < len(self.positions):
+            return self.positions[index]
+        return None
+
+    def index_at(self, position: int) -> int | None:
+        """Which scanned character sits at text ``position`` (None for typed or edited text)."""
+        return self._index_at.get(position)
+
+    def select_char(self, index: int) -> bool:
+        """Select scanned character ``index`` in the text (from a click on its box); False if it is gone."""
+        pos = self.position_of(index)
+        if pos is None:
+            return False
+        cursor = self.textCursor()
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        return True
+
+    def replace_char(self, index: int, char: str) -> None:
+        """Put ``char`` (an alternative the user picked) in place of scanned character ``index``."""
+        pos = self.position_of(index)
+        if pos is None:
+            return
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(char)
+        # The edit unlinked the character; it is still the same box, now with the user's choice.
+        self.positions[index] = pos
+        self.confirmed.add(index)
+        self._reindex()
+
+    # -- keeping the link through edits -------------------------------------------------------------
+    def _on_contents_change(self, position: int, removed: int, added: int) -> None:
+        if not self.positions:
+            return
+        end = position + removed
+        delta = added - removed
+        for i, p in enumerate(self.positions):
+            if p is None or p < position:
+                continue
+            if p < end:
+                self.positions[i] = None  # this very character was deleted or overtyped
+            else:
+                self.positions[i] = p + delta
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._index_at = {p: i for i, p in enumerate(self.positions) if p is not None}
+        self._update_highlights()
+
+    def low_confidence_positions(self) -> list[int]:
+        """Text positions of linked characters the model was unsure about (and the user has not fixed)."""
+        return sorted(
+            p
+            for i, p in enumerate(self.positions)
+            if p is not None and i not in self.confirmed and self.preds[i].confidence < LOW_CONFIDENCE
+        )
+
+    def _update_highlights(self) -> None:
+        selections = []
+        base = self.palette().color(QPalette.ColorRole.Base)
+        # A warm tint that keeps the text readable on light and dark backgrounds.
+        tint = QColor(255, 170, 0, 110) if base.lightness() > 127 else QColor(200, 110, 0, 150)
+        for pos in self.low_confidence_positions():
+            sel = QTextEdit.ExtraSelection()
+            fmt = QTextCharFormat()
+            fmt.setBackground(tint)
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(QColor(215, 30, 40))
+            fmt.setToolTip("The model was unsure here: right-click for alternatives")
+            sel.format = fmt
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(pos)
+            cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+            sel.cursor = cursor
+            selections.append(sel)
+        self.setExtraSelections(selections)
+
+    def _on_cursor_moved(self) -> None:
+        cursor = self.textCursor()
+        pos = cursor.selectionStart() if cursor.hasSelection() else cursor.position()
+        index = self.index_at(pos)
+        if index is None and not cursor.hasSelection():
+            index = self.index_at(pos - 1)  # the cursor just after a character
+        self.charActivated.emit(-1 if index is None else index)
+
+    # -- alternatives menu --------------------------------------------------------------------------
+    def char_index_at_point(self, point) -> int | None:
+        """Which scanned character is under a viewport point (None for other text)."""
+        cursor = self.cursorForPosition(point)
+        pos = cursor.position()
+        rect_here = self.cursorRect(cursor)
+        # cursorForPosition gives the nearest gap; the character clicked is left or right of it.
+        first, second = (pos - 1, pos) if point.x() < rect_here.x() else (pos, pos - 1)
+        for p in (first, second):
+            index = self.index_at(p)
+            if index is not None:
+                return index
+        return None
+
+    def alternatives_menu(self, index: int, parent: QWidget | None = None) -> QMenu:
+        """Return a menu of the model's alternatives for scanned character ``index``."""
+        menu = QMenu(parent or self)
+        pred = self.preds[index]
+        pos = self.positions[index]
+        current = self.document().characterAt(pos) if pos is not None else pred.char
+        title = menu.addAction(f"'{current}': model {pred.confidence:.0%} sure")
+        title.setEnabled(False)
+        for alt, p in pred.alternatives:
+            shown = alt.lower() if current.islower() else alt
+            if shown == current:
+                continue
+            action = menu.addAction(f"Use '{shown}'  ({p:.0%})")
+            action.setData(shown)
+            action.triggered.connect(lambda _=False, c=shown, i=index: self.replace_char(i, c))
+        return menu
+
+    def contextMenuEvent(self, event) -> None:  # noqa: D102
+        index = self.char_index_at_point(event.pos())
+        menu = self.alternatives_menu(index) if index is not None else QMenu(self)
+        standard = self.createStandardContextMenu(event.pos())
+        if index is not None:
+            menu.addSeparator()
+        for action in standard.actions():
+            action.setParent(menu)
+            menu.addAction(action)
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+        standard.deleteLater()
+
+    def keyPressEvent(self, event) -> None:  # noqa: D102
+        # The context-menu key opens the alternatives for the character at the cursor.
+        if event.key() == Qt.Key.Key_Menu:
+            rect = self.cursorRect()
+            index = self.index_at(self.textCursor().position())
+            if index is not None:
+                menu = self.alternatives_menu(index)
+                menu.exec(self.viewport().mapToGlobal(rect.bottomRight()))
+                menu.deleteLater()
+                event.accept()
+                return
+        super().keyPressEvent(event)
