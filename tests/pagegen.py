@@ -323,7 +323,7 @@ def make_page(
                 gy = base_y + (wx - x_start) * slope - top * size + rng.normal(0, 0.04 * cap) - pad
                 gx = wx - pad
                 placed.append((ch, glyph, int(round(gx)), int(round(gy))))
-                wx = gx + glyph.shape[1] - pad + cap * rng.uniform(0.08, 0.2)
+                wx = gx + glyph.shape[1] - pad + pen + cap * rng.uniform(0.1, 0.25)
             if any(
                 ix + g.shape[1] >= width - margin // 3 or iy < 0 or iy + g.shape[0] >= height
                 for _, g, ix, iy in placed

@@ -1,0 +1,291 @@
+"""Layout: binary ink -> text lines in reading order -> characters with word indices.
+
+Works on connected components of the ink image (8-connected):
+
+* **specks** (tiny components far from any glyph) are dropped; small marks right above or
+  below a glyph (the dots of i and j, a broken stroke) are merged into it;
+* **rules, boxes, margins**: components far longer than the text height, or far taller
+  than a line, are dropped (long straight lines were already removed in preprocessing);
+* **lines**: components are taken left to right and each joins the line whose recent
+  centre line (the median of its last few glyph centres, so lines may slope) is nearest
+  within half a text height; lines are then ordered top to bottom;
+* **characters**: components of one line that overlap horizontally by more than half the
+  narrower one are one character (broken strokes); a component much wider than the line's
+  typical character is split at the columns with the least ink (touching characters);
+* **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word.
+
+Every :class:`~scanner_app.core.types.CharBox` carries its own ink ``mask``, so a neighbour
+reaching into its box is not framed with it. Coordinates are those of the ink image given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .types import Box, CharBox, LineBox
+
+WORD_GAP = 0.42  # word gap as a fraction of the line's text (cap) height
+MIN_TEXT_HEIGHT = 6  # px: anything smaller is noise at the working resolution
+MAX_COMPONENTS = 20000  # a page of pure noise must not take forever
+
+
+@dataclass
+class _Comp:
+    """A connected component (or a merge of several)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    area: int
+    labels: list[int] = field(default_factory=list)
+
+    @property
+    def x2(self) -> int:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> int:
+        return self.y + self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def merge(self, o: _Comp) -> _Comp:
+        x, y = min(self.x, o.x), min(self.y, o.y)
+        return _Comp(
+            x, y, max(self.x2, o.x2) - x, max(self.y2, o.y2) - y, self.area + o.area, self.labels + o.labels
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The result of :func:`segment`: lines (reading order), characters, page-level notes.
+
+    ``text_height`` is the typical glyph height in pixels (0 when nothing was found).
+    """
+
+    lines: tuple[LineBox, ...]
+    chars: tuple[CharBox, ...]
+    text_height: float
+    notes: tuple[str, ...] = ()
+
+
+def components(ink: np.ndarray) -> tuple[list[_Comp], np.ndarray]:
+    """Return the 8-connected components of ``ink`` (ink > 0) and the label image."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    comps = [
+        _Comp(int(s[0]), int(s[1]), int(s[2]), int(s[3]), int(s[4]), [i])
+        for i, s in enumerate(stats)
+        if i > 0
+    ]
+    return comps, labels
+
+
+def _text_height(comps: list[_Comp]) -> float:
+    """Typical height of glyph-sized components (a robust, area-weighted median)."""
+    cand = [c for c in comps if c.h >= MIN_TEXT_HEIGHT and c.area >= 12 and c.w < 12 * c.h]
+    if not cand:
+        return 0.0
+    hs = np.array([c.h for c in cand], np.float64)
+    # Weight by area so scattered specks cannot set the scale.
+    ws = np.array([c.area for c in cand], np.float64)
+    order = np.argsort(hs)
+    cum = np.cumsum(ws[order])
+    return float(hs[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
+    """Assign components (left to right) to lines by their running centre line."""
+    lines: list[list[_Comp]] = []
+    centres: list[list[float]] = []
+    for c in sorted(comps, key=lambda c: c.x):
+        best, best_d = -1, 0.55 * th
+        for i, line in enumerate(lines):
+            last = line[-1]
+            if c.x - last.x2 > 6 * th:  # too far right of this line's end: a different block
+                continue
+            d = abs(c.cy - float(np.median(centres[i][-4:])))
+            if d < best_d:
+                best, best_d = i, d
+        if best < 0:
+            lines.append([c])
+            centres.append([c.cy])
+        else:
+            lines[best].append(c)
+            centres[best].append(c.cy)
+    # Fragments of one line (a line split by a gap) are joined when they share a band.
+    lines.sort(key=lambda ln: min(c.x for c in ln))
+    merged: list[list[_Comp]] = []
+    for line in lines:
+        y = float(np.median([c.cy for c in line]))
+        x0 = min(c.x for c in line)
+        for other in merged:
+            oy = float(np.median([c.cy for c in other[-4:]]))
+            if abs(oy - y) < 0.5 * th and x0 >= max(c.x2 for c in other) - 0.5 * th:
+                other.extend(line)
+                break
+        else:
+            merged.append(list(line))
+    merged.sort(key=lambda ln: float(np.median([c.cy for c in ln])))
+    # A "line" of one or two marks right above or below a real line (a detached t-bar, a far
+    # i-dot, an accent) belongs to that line.
+    keep: list[list[_Comp]] = []
+    for i, line in enumerate(merged):
+        if len(line) <= 2:
+            y = float(np.median([c.cy for c in line]))
+            x0, x1 = min(c.x for c in line), max(c.x2 for c in line)
+            best, best_d = -1, 1.3 * th
+            for j, other in enumerate(merged):
+                if j == i or len(other) <= 2:
+                    continue
+                if x1 < min(c.x for c in other) or x0 > max(c.x2 for c in other):
+                    continue
+                d = abs(float(np.median([c.cy for c in other])) - y)
+                if d < best_d:
+                    best, best_d = j, d
+            if best >= 0:
+                merged[best].extend(line)
+                continue
+        keep.append(line)
+    return [ln for ln in merged if any(ln is k for k in keep)]
+
+
+def _attach_marks(glyphs: list[_Comp], marks: list[_Comp], th: float) -> list[_Comp]:
+    """Merge small marks (i/j dots, stroke fragments) into the glyph right below/above them."""
+    glyphs = list(glyphs)
+    for m in marks:
+        best, best_d = -1, 0.9 * th
+        for i, g in enumerate(glyphs):
+            overlap = min(m.x2, g.x2) - max(m.x, g.x)
+            if overlap < -0.25 * th:
+                continue
+            dy = max(g.y - m.y2, m.y - g.y2, 0)
+            d = dy + max(0, -overlap)
+            if d < best_d:
+                best, best_d = i, d
+        if best >= 0:
+            glyphs[best] = glyphs[best].merge(m)
+    return glyphs
+
+
+def _merge_overlapping(line: list[_Comp]) -> list[_Comp]:
+    """Join components that overlap horizontally by more than half the narrower one."""
+    out: list[_Comp] = []
+    for c in sorted(line, key=lambda c: c.x):
+        if out:
+            p = out[-1]
+            overlap = min(p.x2, c.x2) - max(p.x, c.x)
+            if overlap > 0.5 * min(p.w, c.w):
+                out[-1] = p.merge(c)
+                continue
+        out.append(c)
+    return out
+
+
+def _split_wide(c: _Comp, labels: np.ndarray, char_w: float, th: float) -> list[tuple[int, int]]:
+    """Return column ranges (x0, x1) splitting a too-wide component at low-ink columns."""
+    if c.w < 1.7 * char_w or c.w < 1.2 * c.h:
+        return [(c.x, c.x2)]
+    sub = np.isin(labels[c.y : c.y2, c.x : c.x2], c.labels)
+    prof = sub.sum(0).astype(np.float32)
+    prof = np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
+    n = int(round(c.w / char_w))
+    if n < 2:
+        return [(c.x, c.x2)]
+    cuts: list[int] = []
+    lo = 0
+    for k in range(1, n):
+        target = k * c.w / n
+        a = int(max(lo + 0.4 * char_w, target - 0.35 * char_w))
+        b = int(min(c.w - 0.4 * char_w, target + 0.35 * char_w))
+        if b <= a:
+            continue
+        j = a + int(np.argmin(prof[a:b]))
+        # Only cut where the ink is thin: a true join between letters is a stroke or two.
+        if prof[j] <= max(2.5, 0.35 * th * 0.5):
+            cuts.append(j)
+            lo = j
+    edges = [0, *cuts, c.w]
+    return [(c.x + edges[i], c.x + edges[i + 1]) for i in range(len(edges) - 1) if edges[i + 1] > edges[i]]
+
+
+def _char_box(c: _Comp, labels: np.ndarray, x0: int, x1: int) -> CharBox | None:
+    """Tight box and own-ink mask of component ``c`` within columns [x0, x1)."""
+    sub = np.isin(labels[c.y : c.y2, x0:x1], c.labels)
+    rows = np.flatnonzero(sub.any(1))
+    cols = np.flatnonzero(sub.any(0))
+    if rows.size == 0:
+        return None
+    y0, y1 = c.y + int(rows[0]), c.y + int(rows[-1]) + 1
+    xa, xb = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
+    mask = (sub[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * 255).astype(np.uint8)
+    return CharBox(Box(xa, y0, xb - xa, y1 - y0), line=0, word=0, mask=mask)
+
+
+def segment(ink: np.ndarray) -> Layout:
+    """Find lines, words and characters on a binary ink image (ink > 0)."""
+    h, w = ink.shape
+    comps, labels = components(ink)
+    notes: list[str] = []
+    if len(comps) > MAX_COMPONENTS:
+        return Layout((), (), 0.0, ("The page is too noisy to find handwriting on it.",))
+    th = _text_height(comps)
+    if th < MIN_TEXT_HEIGHT:
+        return Layout((), (), 0.0, ())
+    glyphs, marks = [], []
+    for c in comps:
+        if c.h > 4.5 * th or c.w > 12 * th:
+            continue  # a frame, a rule, a margin line or the page edge
+        if c.x == 0 or c.y == 0 or c.x2 >= w or c.y2 >= h:
+            if c.h > 2 * th or c.w > 2 * th:
+                continue  # cut by the image edge: background, not writing
+        if c.h >= 0.3 * th or c.w >= 0.5 * th:
+            glyphs.append(c)
+        elif c.area >= max(2, 0.005 * th * th):
+            marks.append(c)
+    if not glyphs:
+        return Layout((), (), th, ())
+    glyphs = _attach_marks(glyphs, marks, th)
+    lines_c = _group_lines(glyphs, th)
+    line_boxes: list[LineBox] = []
+    chars: list[CharBox] = []
+    for li, line in enumerate(lines_c):
+        merged = _merge_overlapping(line)
+        heights = sorted(c.h for c in merged)
+        line_h = float(np.percentile(heights, 75)) if heights else th
+        if len(merged) == 1 and merged[0].area < 0.02 * th * th * 4:
+            continue  # a lonely speck is not a line
+        widths = [c.w for c in merged if c.w < 2.5 * line_h]
+        char_w = max(float(np.median(widths)) if widths else 0.7 * line_h, 0.55 * line_h)
+        pieces: list[CharBox] = []
+        for c in merged:
+            for x0, x1 in _split_wide(c, labels, char_w, line_h):
+                cb = _char_box(c, labels, x0, x1)
+                if cb is not None:
+                    pieces.append(cb)
+        if not pieces:
+            continue
+        index = len(line_boxes)
+        word, prev = 0, None
+        for cb in pieces:
+            gap = 0.0 if prev is None else float(cb.box.x - prev.box.x2)
+            if prev is not None and gap > WORD_GAP * line_h:
+                word += 1
+            chars.append(CharBox(cb.box, line=index, word=word, gap_before=max(gap, 0.0), mask=cb.mask))
+            prev = cb
+        box = pieces[0].box
+        for cb in pieces[1:]:
+            box = box.union(cb.box)
+        small = [c.box.h for c in pieces if c.box.h < 0.8 * line_h]
+        x_height = float(np.median(small)) if small else 0.0
+        line_boxes.append(LineBox(box, index, x_height))
+    return Layout(tuple(line_boxes), tuple(chars), th, tuple(notes))
