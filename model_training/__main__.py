@@ -1,0 +1,87 @@
+"""Command line: ``python -m model_training train|evaluate ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _floats(s: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in s.split(",") if v.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run ``train`` or ``evaluate``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="python -m model_training", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train, evaluate on the test writers, export to --out")
+    t.add_argument("--data", help="data folder (default $HWS_DATA_DIR or ../shared/data)")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--out", default="assets/model", help="export folder (default assets/model)")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run from its backup")
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--run-dir", default="runs/train", help="checkpoints, TensorBoard logs, resume backup")
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=2e-3)
+    g = t.add_argument_group("ingredients (for ablations)")
+    g.add_argument("--augment-copies", type=int, default=1, help="distorted copies of each real sample")
+    g.add_argument(
+        "--rerender",
+        type=_floats,
+        default=(0.05, 0.12),
+        help="comma-separated UNIPEN re-render stroke widths ('' for none)",
+    )
+    g.add_argument("--fonts", type=int, default=0, help="synthetic glyphs per font and character (0: none)")
+    g.add_argument("--no-graph-augment", action="store_true", help="no per-batch jitter")
+    g.add_argument("--keep-unipen-flagged", action="store_true", help="train on flagged UNIPEN samples too")
+    g.add_argument("--limit", type=int, default=0, help="at most this many samples per training set")
+    g.add_argument("--steps", type=int, default=0, help="steps per epoch (0: the whole set)")
+    g.add_argument("--no-export", action="store_true")
+    g.add_argument("--no-cache", action="store_true", help="do not read or write model_training/_cache")
+    t.add_argument("--quiet", action="store_true", help="one line per epoch (for log files)")
+
+    e = sub.add_parser("evaluate", help="accuracy per test set and class, confusion matrix, JSON report")
+    e.add_argument("--data", help="data folder (default $HWS_DATA_DIR or ../shared/data)")
+    e.add_argument("--model", default="assets/model", help="model folder (default assets/model)")
+    e.add_argument(
+        "--report-dir", default=None, help="where evaluation.json and the PNG go (default --model)"
+    )
+    e.add_argument("--no-card-update", action="store_true", help="leave model_card.json unchanged")
+
+    a = p.parse_args(argv)
+    if a.cmd == "train":
+        from .data import CACHE_DIR
+        from .train import TrainConfig, run
+
+        cfg = TrainConfig(
+            data=a.data,
+            out=a.out,
+            run_dir=a.run_dir,
+            epochs=a.epochs,
+            batch_size=a.batch_size,
+            learning_rate=a.lr,
+            seed=a.seed,
+            resume=a.resume,
+            verbose=2 if a.quiet else 1,
+            augment_copies=a.augment_copies,
+            rerender_widths=a.rerender,
+            fonts_per_char=a.fonts,
+            in_graph_augment=not a.no_graph_augment,
+            drop_unipen_flagged=not a.keep_unipen_flagged,
+            limit_per_set=a.limit,
+            max_steps_per_epoch=a.steps,
+            export=not a.no_export,
+            cache_dir=None if a.no_cache else str(CACHE_DIR),
+        )
+        run(cfg, argv)
+        return 0
+    from .evaluate import run_evaluation
+
+    run_evaluation(a.data, a.model, a.report_dir, update_card=not a.no_card_update)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Evaluate: accuracy per test set and per class, a confusion matrix and a JSON report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data import LABELS
+
+
+def accuracy_table(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Return ``{set: {"accuracy", "n", "per_class": {label: [correct, n]}}}`` for top-1 predictions."""
+    out: dict[str, dict] = {}
+    for name, p in probs.items():
+        y = labels[name]
+        pred = p.argmax(1)
+        per = {}
+        for c in np.unique(y):
+            m = y == c
+            per[LABELS[int(c)]] = [int((pred[m] == c).sum()), int(m.sum())]
+        out[name] = {
+            "accuracy": float((pred == y).mean()) if len(y) else float("nan"),
+            "n": int(len(y)),
+            "per_class": per,
+        }
+    return out
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, n: int = len(LABELS)) -> np.ndarray:
+    """Return the n x n confusion matrix (rows: true class, columns: predicted class)."""
+    m = np.zeros((n, n), np.int64)
+    np.add.at(m, (y, pred), 1)
+    return m
+
+
+def plot_confusion(m: np.ndarray, path: Path, title: str) -> None:
+    """Save a confusion-matrix PNG (row-normalised, log colour scale for the small errors)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    rows = m.sum(1, keepdims=True)
+    frac = np.where(rows > 0, m / np.maximum(rows, 1), 0.0)
+    fig, ax = plt.subplots(figsize=(9, 8), dpi=80)
+    im = ax.imshow(np.maximum(frac, 1e-4), norm=LogNorm(vmin=1e-3, vmax=1), cmap="viridis")
+    ax.set_xticks(range(len(LABELS)), LABELS, fontsize=7)
+    ax.set_yticks(range(len(LABELS)), LABELS, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def top_confusions(m: np.ndarray, k: int = 15) -> list[list]:
+    """Return the ``k`` most frequent (true, predicted, count) mistakes."""
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(-off, axis=None)[:k]
+    return [
+        [LABELS[i // m.shape[0]], LABELS[i % m.shape[0]], int(off.flat[i])] for i in flat if off.flat[i] > 0
+    ]
+
+
+SET_NOTES = {
+    "femnist_letters": "NIST SD19 (FEMNIST/LEAF) letters, test writers only",
+    "femnist_digits": "NIST SD19 (FEMNIST/LEAF) digits, test writers only",
+    "unipen_letters": "UNIPEN letters, test writers only, all samples (includes label noise)",
+    "unipen_digits": "UNIPEN digits, test writers only, all samples (includes label noise)",
+    "unipen_letters_clean": "UNIPEN letters, test writers, only samples with qc_p_label >= 0.1",
+    "unipen_digits_clean": "UNIPEN digits, test writers, only samples with qc_p_label >= 0.1",
+    "mnist_test": "MNIST official test set",
+    "chars74k": "Chars74K EnglishHnd, whole set (never trained on)",
+    "omniglot": "Omniglot Latin a-z, whole set (never trained on)",
+    "comnist": "CoMNIST Latin upper case, whole set (never trained on)",
+}
+
+
+def run_evaluation(
+    data: str | None, model_dir: str, report_dir: str | None = None, *, update_card: bool = True
+) -> dict:
+    """Evaluate the exported ONNX model (through the app's CharClassifier) on every test set.
+
+    Writes ``evaluation.json`` and ``confusion.png`` to ``report_dir`` (default: the model
+    folder) and, unless told not to, copies the accuracies into ``model_card.json``.
+    """
+    from scanner_app.core.classifier import CharClassifier
+
+    from .data import load_splits
+    from .export import write_json
+
+    clf = CharClassifier.load(Path(model_dir))
+    splits = load_splits(data)
+    probs = {k: clf.predict_proba(v.x) for k, v in splits.test.items()}
+    labels = {k: v.y for k, v in splits.test.items()}
+    table = accuracy_table(probs, labels)
+    all_y = np.concatenate([labels[k] for k in table if not k.endswith("_clean")])
+    all_p = np.concatenate([probs[k].argmax(1) for k in table if not k.endswith("_clean")])
+    m = confusion(all_y, all_p)
+    out = Path(report_dir or model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(m, out / "confusion.png", "All test sets (test writers + measuring-only sets), top-1")
+    report = {
+        "model": str(model_dir),
+        "onnx_sha256": clf.card.get("onnx_sha256"),
+        "sets": {
+            k: {
+                "note": SET_NOTES.get(k, ""),
+                "accuracy": round(v["accuracy"], 4),
+                "n": v["n"],
+                "top3": round(
+                    float(
+                        np.mean([y in np.argsort(-p)[:3] for p, y in zip(probs[k], labels[k], strict=True)])
+                    ),
+                    4,
+                ),
+                "per_class": {c: round(a / n, 4) for c, (a, n) in v["per_class"].items()},
+            }
+            for k, v in table.items()
+        },
+        "top_confusions": top_confusions(m),
+        "confusion_matrix": {"labels": list(LABELS), "rows_true_cols_pred": m.tolist()},
+    }
+    write_json(out / "evaluation.json", report)
+    for k, v in report["sets"].items():
+        print(f"{k:24s} {v['accuracy']:.4f}  top3 {v['top3']:.4f}  (n={v['n']})")
+    print(
+        "most frequent confusions (true -> predicted: count):",
+        ", ".join(f"{a}->{b}: {c}" for a, b, c in report["top_confusions"][:10]),
+    )
+    if update_card:
+        card_path = Path(model_dir) / "model_card.json"
+        card = json.loads(card_path.read_text())
+        card["test_accuracy"] = {k: v["accuracy"] for k, v in report["sets"].items()}
+        card["test_accuracy_note"] = (
+            "ONNX runtime model via scanner_app.core.classifier on crops framed by "
+            "crops.py; held-out writers only; see evaluation.json"
+        )
+        write_json(card_path, card)
+    return report

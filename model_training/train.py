@@ -1,0 +1,265 @@
+"""Train the character classifier.
+
+The sections follow the Keras examples: setup, data, model, train, evaluate, export.
+
+Run it with ``python -m model_training train [--data DIR] [--epochs N] [--out assets/model]
+[--resume] [--seed S]``. TensorBoard logs, checkpoints and the resume backup go to ``runs/<name>/``
+(git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import data as D
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (stored in the model card)."""
+
+    data: str | None = None
+    out: str = "assets/model"
+    run_dir: str = "runs/train"
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    seed: int = 42
+    resume: bool = False
+    verbose: int = 1
+    # Training-set ingredients (each measured on the test writers; see README "The model").
+    augment_copies: int = 1  # precomputed mouse/pen augmented copies of every real training sample
+    rerender_widths: tuple[float, ...] = (0.05, 0.12)  # extra UNIPEN renderings at these stroke widths
+    fonts_per_char: int = 0  # synthetic font glyphs per (font, character); 0 = none
+    in_graph_augment: bool = True  # cheap per-epoch jitter (shift, zoom, rotation, noise)
+    drop_unipen_flagged: bool = True
+    # For smoke tests and ablations: cap the samples taken from each training set (0 = all).
+    limit_per_set: int = 0
+    max_steps_per_epoch: int = 0
+    export: bool = True
+    cache_dir: str | None = str(D.CACHE_DIR)
+    extra: dict = field(default_factory=dict)
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def _limit(s: D.Samples, n: int, rng: np.random.Generator) -> D.Samples:
+    if n <= 0 or len(s) <= n:
+        return s
+    mask = np.zeros(len(s), bool)
+    mask[rng.choice(len(s), n, replace=False)] = True
+    return s.subset(mask, s.name)
+
+
+def build_training_arrays(
+    cfg: TrainConfig, splits: D.Splits
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Assemble (x_train, y_train, x_val, y_val, counts) from the real sets and the chosen ingredients."""
+    from . import augment
+
+    rng = np.random.default_rng(cfg.seed)
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    train = [_limit(s, cfg.limit_per_set, rng) for s in splits.train]
+    val = [_limit(s, cfg.limit_per_set, rng) for s in splits.val]
+    parts_x, parts_y = [s.x for s in train], [s.y for s in train]
+    counts = {s.name: len(s) for s in train}
+    raw = {s.name: s for s in splits.train_raw} if splits.train_raw else {}
+
+    if cfg.augment_copies > 0 and raw:
+        for s in train:
+            src = raw[s.name]
+            idx = np.arange(len(src))
+            if cfg.limit_per_set:
+                idx = np.sort(rng.choice(len(src), min(len(src), cfg.limit_per_set), replace=False))
+            for k in range(cfg.augment_copies):
+                xa = augment.augmented_framed(
+                    src.x[idx], key=f"{s.name}-aug{k}-n{len(idx)}", seed=cfg.seed * 1000 + k, cache_dir=cache
+                )
+                parts_x.append(xa)
+                parts_y.append(src.y[idx])
+                counts[f"{s.name}_aug{k}"] = len(idx)
+
+    if cfg.rerender_widths:
+        u = next(s for s in train if s.name == "unipen_train")
+        if u.strokes is not None:
+            for w in cfg.rerender_widths:
+                xr = augment.rerender_framed(
+                    u.strokes, width=w, key=f"unipen_train-w{w}-n{len(u)}", seed=cfg.seed, cache_dir=cache
+                )
+                parts_x.append(xr)
+                parts_y.append(u.y)
+                counts[f"unipen_rerender_w{w}"] = len(u)
+
+    if cfg.fonts_per_char > 0:
+        from . import synth
+
+        xs, ys = synth.font_glyphs_framed(cfg.fonts_per_char, seed=cfg.seed, cache_dir=cache)
+        if len(xs):
+            parts_x.append(xs)
+            parts_y.append(ys)
+        counts["font_synth"] = len(xs)
+
+    x_tr, y_tr = np.concatenate(parts_x), np.concatenate(parts_y)
+    x_va, y_va = D.concat(val)
+    return x_tr, y_tr, x_va, y_va, counts
+
+
+def make_dataset(
+    x: np.ndarray, y: np.ndarray, batch: int, *, training: bool, seed: int, in_graph_augment: bool
+):
+    """Return a tf.data pipeline: uint8 -> float 0..1 (N, 28, 28, 1), shuffled, jittered, prefetched."""
+    import tensorflow as tf
+
+    from .augment import graph_augment
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    if training:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch, drop_remainder=False)
+
+    def to_float(xb, yb):
+        return tf.cast(xb, tf.float32)[..., None] / 255.0, yb
+
+    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if training and in_graph_augment:
+        ds = ds.map(
+            lambda xb, yb: (graph_augment(xb, seed), yb),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Train
+# ---------------------------------------------------------------------------------------------
+
+
+def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
+    """Train, evaluate on the held-out test writers and export; return the model card."""
+    import keras
+    import tensorflow as tf
+
+    t0 = time.time()
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    run_dir = Path(cfg.run_dir)
+    backup = run_dir / "backup"
+    if not cfg.resume and backup.exists():
+        shutil.rmtree(backup)  # a fresh run must not silently continue an old one
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    # Data ------------------------------------------------------------------------------------
+    _log("loading and framing data (cached under model_training/_cache)")
+    splits = D.load_splits(
+        cfg.data,
+        cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+        drop_unipen_flagged=cfg.drop_unipen_flagged,
+        keep_raw=True,
+        progress=True,
+    )
+    x_tr, y_tr, x_va, y_va, counts = build_training_arrays(cfg, splits)
+    _log(f"train {len(x_tr)} samples {counts}; validation {len(x_va)}")
+    ds_tr = make_dataset(
+        x_tr, y_tr, cfg.batch_size, training=True, seed=cfg.seed, in_graph_augment=cfg.in_graph_augment
+    )
+    ds_va = make_dataset(x_va, y_va, 512, training=False, seed=cfg.seed, in_graph_augment=False)
+    steps = cfg.max_steps_per_epoch or None
+    if steps:
+        ds_tr = ds_tr.repeat()
+
+    # Model -----------------------------------------------------------------------------------
+    from .model import build_model
+
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(cfg.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")],
+    )
+    if cfg.verbose:
+        model.summary(print_fn=lambda s, **_: print(s, flush=True))
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup)),
+        keras.callbacks.EarlyStopping(monitor="val_acc", patience=6, restore_best_weights=True, mode="max"),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "best.keras"), monitor="val_acc", mode="max", save_best_only=True
+        ),
+        keras.callbacks.TensorBoard(
+            log_dir=str(run_dir / "tensorboard"), histogram_freq=0, write_graph=False
+        ),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=cfg.resume),
+    ]
+    history = model.fit(
+        ds_tr,
+        validation_data=ds_va,
+        epochs=cfg.epochs,
+        steps_per_epoch=steps,
+        callbacks=callbacks,
+        verbose=cfg.verbose,
+    )
+    train_seconds = time.time() - t0
+    _log(f"training done in {train_seconds / 60:.1f} min")
+
+    # Evaluate --------------------------------------------------------------------------------
+    from .evaluate import accuracy_table
+
+    test_x = {k: v.x for k, v in splits.test.items()}
+    test_y = {k: v.y for k, v in splits.test.items()}
+    probs = {
+        k: model.predict(x.astype(np.float32)[..., None] / 255.0, batch_size=1024, verbose=0)
+        for k, x in test_x.items()
+    }
+    acc = accuracy_table(probs, test_y)
+    for k, v in acc.items():
+        _log(f"  {k:24s} {v['accuracy']:.4f} (n={v['n']})")
+
+    # Export ----------------------------------------------------------------------------------
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    card = {
+        "training": {
+            "command": "python -m model_training " + shlex.join(argv if argv is not None else sys.argv[1:]),
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+            "seconds": round(train_seconds, 1),
+            "epochs_run": len(hist.get("loss", [])),
+            "samples": counts,
+            "train_samples": int(len(x_tr)),
+            "val_samples": int(len(x_va)),
+            "best_val_acc": max(hist.get("val_acc", [0.0])),
+        },
+        "data_sets": splits.sources,
+        "split_rule": "femnist/unipen: test writer iff int(sha1(writer)) % 5 == 0; validation writers: "
+        "int(md5(writer)) % 10 == 0 among the others; mnist: official test split, 5000 train images held "
+        "out for validation; chars74k, omniglot, comnist: measuring only",
+        "test_accuracy": {k: round(v["accuracy"], 4) for k, v in acc.items()},
+        "test_accuracy_note": "Keras model on crops framed by crops.py; `python -m model_training evaluate` "
+        "recomputes these with the ONNX runtime model",
+    }
+    (run_dir / "history.json").write_text(json.dumps(hist, indent=1))
+    if cfg.export:
+        from .export import export
+
+        card = export(model, Path(cfg.out), card)
+        _log(f"exported to {cfg.out}")
+    return card
