@@ -36,6 +36,8 @@ def stroke_path(points: Stroke) -> QPainterPath:
     path = QPainterPath()
     if not points:
         return path
+    # Plain floats: numpy scalars must not reach Qt's C++ signatures.
+    points = [(float(x), float(y)) for x, y in points]
     path.moveTo(*points[0])
     if len(points) == 1:
         # A tap: a zero-length segment, which a round cap draws as a dot.
@@ -60,7 +62,7 @@ def render_strokes(strokes: list[Stroke]) -> np.ndarray:
         size = max(float((hi - lo).max()), 1e-6)
         scale = RENDER_GLYPH / size
         centre = (lo + hi) / 2
-        offset = RENDER_CANVAS / 2 - centre * scale
+        ox, oy = (float(v) for v in RENDER_CANVAS / 2 - centre * scale)
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(QColor(255, 255, 255), RENDER_PEN_FRACTION * RENDER_GLYPH)
@@ -68,7 +70,7 @@ def render_strokes(strokes: list[Stroke]) -> np.ndarray:
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         painter.setPen(pen)
         for s in strokes:
-            scaled = [(x * scale + offset[0], y * scale + offset[1]) for x, y in s]
+            scaled = [(float(x) * scale + ox, float(y) * scale + oy) for x, y in s]
             painter.drawPath(stroke_path(scaled))
         painter.end()
     bits = np.frombuffer(image.constBits(), np.uint8).reshape(RENDER_CANVAS, image.bytesPerLine())

@@ -189,13 +189,13 @@ def model_card_text(card: dict | None, model_problem: str | None = None) -> str:
     classes = card.get("classes") or card.get("labels")
     if classes:
         lines.append(f"Classes: {len(classes)} ({''.join(map(str, classes))[:40]})")
-    datasets = card.get("datasets") or card.get("training_data") or card.get("data")
+    datasets = card.get("data_sets") or card.get("datasets") or card.get("training_data")
     if datasets:
         if isinstance(datasets, dict):
             datasets = list(datasets)
         if isinstance(datasets, list):
             datasets = ", ".join(str(d.get("name", d)) if isinstance(d, dict) else str(d) for d in datasets)
-        lines.append(f"Trained on: {datasets}")
+        lines.append(f"Data sets (trained on training writers, measured on others): {datasets}")
     accuracy = card.get("test_accuracy") or card.get("accuracy") or card.get("metrics")
     if isinstance(accuracy, dict):
         items = []
@@ -207,4 +207,7 @@ def model_card_text(card: dict | None, model_problem: str | None = None) -> str:
         accuracy = f"{accuracy:.1%}"
     if accuracy:
         lines.append(f"Accuracy on writers it never saw: {accuracy}")
+    samples = (card.get("training") or {}).get("train_samples")
+    if samples:
+        lines.append(f"Training samples: {samples:,}")
     return "\n".join(lines)
