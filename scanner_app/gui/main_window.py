@@ -55,8 +55,9 @@ APP_NAME = "Handwriting Scanner"
 CHARSET_CHOICES = (("&Letters", "letters"), ("&Digits", "digits"), ("&Both", "alnum"))
 STAGE_NAMES = {
     "load": "Loading the page",
-    "preprocess": "Cleaning up the page",
-    "segment": "Finding characters",
+    "prepare": "Cleaning up the page",
+    "layout": "Finding lines and characters",
+    "crops": "Cutting out characters",
     "classify": "Reading characters",
     "decode": "Building the text",
 }
@@ -69,9 +70,22 @@ def scan_file_job(path: str, classifier: Any, config: Any):
 
     yield Progress("load", 0, 1)
     page = load_page(path)
-    yield Progress("load", 1, 1)
-    result = yield from scan(page, classifier, config)
+    result = yield from _after_loading(scan(page, classifier, config))
     return page, result
+
+
+def _after_loading(steps):
+    """Re-yield a scan's progress with loading counted as its first step (so the bar never goes back)."""
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            yield Progress(step.stage, step.done + 1, step.total + 1)
+        except GeneratorExit:
+            steps.close()
+            raise
 
 
 def scan_page_job(page: PageImage, classifier: Any, config: Any):
@@ -614,12 +628,12 @@ class MainWindow(QMainWindow):
     def _on_progress(self, step: Progress) -> None:
         self.progress.setValue(int(round(step.fraction * 1000)))
         name = STAGE_NAMES.get(step.stage, step.stage.capitalize())
-        self.progress.setFormat(f"{name}: {step.done}/{step.total}" if step.total > 1 else f"{name}…")
+        self.progress.setFormat(f"{name}…")
 
     def _on_scan_finished(self, outcome: tuple[PageImage, ScanResult]) -> None:
         page, result = outcome
         self.last_result = result
-        self.page_view.set_page(page.pixels)
+        self.page_view.set_page(page.pixels, page.scale)
         self.page_view.set_predictions(result.chars)
         self.editor.set_result(result)
         self.current_path = None

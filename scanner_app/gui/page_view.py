@@ -114,8 +114,12 @@ class PageView(QGraphicsView):
         """Whether a page is shown."""
         return self._pixmap is not None
 
-    def set_page(self, pixels: np.ndarray) -> None:
-        """Show a page (uint8 grey H x W), removing old boxes, and fit it to the window."""
+    def set_page(self, pixels: np.ndarray, scale: float = 1.0) -> None:
+        """Show a page (uint8 grey H x W), removing old boxes, and fit it to the window.
+
+        Scene coordinates are the source file's pixels: a page shrunk on load (``scale`` < 1,
+        as in ``PageImage.scale``) is drawn enlarged by ``1 / scale``, so boxes in source pixels fit.
+        """
         scene = self.scene()
         scene.clear()
         self._placeholder = None
@@ -123,7 +127,9 @@ class PageView(QGraphicsView):
         self._selected = None
         self._pixmap = scene.addPixmap(QPixmap.fromImage(gray_to_qimage(pixels)))
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        scene.setSceneRect(QRectF(self._pixmap.boundingRect()))
+        if scale > 0 and scale != 1.0:
+            self._pixmap.setScale(1.0 / scale)
+        scene.setSceneRect(self._pixmap.sceneBoundingRect())
         self.fit()
 
     def set_predictions(self, preds: tuple[CharPrediction, ...] | list[CharPrediction]) -> None:
