@@ -335,7 +335,7 @@ def load_splits(
     mnist_tr, mnist_te = load_mnist(root / FILES["mnist"])
     rng = np.random.default_rng(1234)  # fixed: the validation slice never moves
     val_mask = np.zeros(len(mnist_tr), bool)
-    val_mask[rng.choice(len(mnist_tr), 5000, replace=False)] = True
+    val_mask[rng.choice(len(mnist_tr), min(5000, len(mnist_tr) // 10), replace=False)] = True
 
     f_tr, f_va, f_te = split_by_writer(load_npz_set(root / FILES["femnist"], "femnist"))
     u_tr, u_va, u_te = split_by_writer(load_npz_set(root / FILES["unipen"], "unipen"))

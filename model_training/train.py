@@ -92,7 +92,10 @@ def build_training_arrays(
                 idx = np.sort(rng.choice(len(src), min(len(src), cfg.limit_per_set), replace=False))
             for k in range(cfg.augment_copies):
                 xa = augment.augmented_framed(
-                    src.x[idx], key=f"{s.name}-aug{k}-n{len(idx)}", seed=cfg.seed * 1000 + k, cache_dir=cache
+                    src.x[idx],
+                    key=f"{s.name}-aug{k}-n{len(idx)}-s{cfg.seed}",
+                    seed=cfg.seed * 1000 + k,
+                    cache_dir=cache,
                 )
                 parts_x.append(xa)
                 parts_y.append(src.y[idx])
@@ -103,7 +106,11 @@ def build_training_arrays(
         if u.strokes is not None:
             for w in cfg.rerender_widths:
                 xr = augment.rerender_framed(
-                    u.strokes, width=w, key=f"unipen_train-w{w}-n{len(u)}", seed=cfg.seed, cache_dir=cache
+                    u.strokes,
+                    width=w,
+                    key=f"unipen_train-w{w}-n{len(u)}-s{cfg.seed}",
+                    seed=cfg.seed,
+                    cache_dir=cache,
                 )
                 parts_x.append(xr)
                 parts_y.append(u.y)
@@ -218,6 +225,7 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=cfg.verbose,
+        shuffle=False,  # tf.data already shuffles
     )
     train_seconds = time.time() - t0
     _log(f"training done in {train_seconds / 60:.1f} min")
@@ -233,7 +241,7 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     }
     acc = accuracy_table(probs, test_y)
     for k, v in acc.items():
-        _log(f"  {k:24s} {v['accuracy']:.4f} (n={v['n']})")
+        _log(f"  {k:24s} {v['accuracy']:.4f}  in charset {v['accuracy_charset']:.4f}  (n={v['n']})")
 
     # Export ----------------------------------------------------------------------------------
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -253,10 +261,12 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         "int(md5(writer)) % 10 == 0 among the others; mnist: official test split, 5000 train images held "
         "out for validation; chars74k, omniglot, comnist: measuring only",
         "test_accuracy": {k: round(v["accuracy"], 4) for k, v in acc.items()},
+        "test_accuracy_charset": {k: round(v["accuracy_charset"], 4) for k, v in acc.items()},
         "test_accuracy_note": "Keras model on crops framed by crops.py; `python -m model_training evaluate` "
         "recomputes these with the ONNX runtime model",
     }
     (run_dir / "history.json").write_text(json.dumps(hist, indent=1))
+    (run_dir / "result.json").write_text(json.dumps(card, indent=1))
     if cfg.export:
         from .export import export
 

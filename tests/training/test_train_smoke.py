@@ -1,0 +1,71 @@
+"""Training smoke run and runtime/Keras agreement. Needs TensorFlow (the [train] extra)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [
+    pytest.mark.training,
+    # TensorFlow 2.21's variables predate numpy 2's __array__(copy=...) protocol (third-party, harmless).
+    pytest.mark.filterwarnings(
+        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+    ),
+]
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from model_training.train import TrainConfig, run  # noqa: E402
+from scanner_app.core.classifier import CharClassifier  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MINI = ROOT / "tests" / "data" / "train_mini"
+CROPS = ROOT / "tests" / "data" / "sample_crops.npz"
+
+
+@pytest.mark.slow
+def test_smoke_training_exports_a_loadable_model(tmp_path):
+    out = tmp_path / "model"
+    cfg = TrainConfig(
+        data=str(MINI),
+        out=str(out),
+        run_dir=str(tmp_path / "run"),
+        epochs=2,
+        batch_size=32,
+        max_steps_per_epoch=3,
+        augment_copies=1,
+        rerender_widths=(0.05,),
+        fonts_per_char=0,
+        cache_dir=None,
+        verbose=0,
+    )
+    card = run(cfg, ["train", "--smoke"])
+    for name in ("model.keras", "model.onnx", "labels.json", "model_card.json"):
+        assert (out / name).is_file(), name
+    assert card["training"]["epochs_run"] == 2
+    assert card["num_classes"] == 36 and card["input"]["shape"] == [None, 28, 28, 1]
+    assert set(card["test_accuracy"]) >= {"femnist_letters", "mnist_test", "chars74k"}
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+    clf = CharClassifier.load(out)
+    x = np.load(CROPS)["x"][:8]
+    p = clf.predict_proba(x.astype(np.float32) / 255.0)
+    assert p.shape == (8, 36)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-4)
+    assert clf.embed(x).shape == (8, card["outputs"]["embedding"][1])
+
+
+def test_committed_onnx_agrees_with_committed_keras_model():
+    model_dir = ROOT / "assets" / "model"
+    card = json.loads((model_dir / "model_card.json").read_text())
+    model = keras.saving.load_model(model_dir / "model.keras", compile=False)
+    x = np.load(CROPS)["x"].astype(np.float32)[..., None] / 255.0
+    p_keras = model.predict(x, batch_size=128, verbose=0)
+    clf = CharClassifier.load(model_dir)
+    p_onnx = clf.predict_proba(x)
+    assert card["onnx_sha256"] == clf.card["onnx_sha256"]
+    np.testing.assert_array_equal(p_keras.argmax(1), p_onnx.argmax(1))
+    np.testing.assert_allclose(p_keras, p_onnx, atol=1e-3)
