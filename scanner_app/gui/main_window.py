@@ -52,7 +52,7 @@ from scanner_app.gui.worker import JobRunner
 from scanner_app.paths import resource_path
 
 APP_NAME = "Handwriting Scanner"
-CHARSET_CHOICES = (("&Letters", "letters"), ("&Digits", "digits"), ("&Both", "alnum"))
+CHARSET_CHOICES = (("&Letters", "letters"), ("D&igits", "digits"), ("&Both", "alnum"))
 STAGE_NAMES = {
     "load": "Loading the page",
     "prepare": "Cleaning up the page",
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
             "&Fit page", lambda: self.page_view.fit(), "Ctrl+0", "Show the whole page"
         )
         self.zoom_in_action = self._action("Zoom &in", lambda: self.page_view.zoom_by(1.25), std.ZoomIn)
-        self.zoom_out_action = self._action("Zoom &out", lambda: self.page_view.zoom_by(0.8), std.ZoomOut)
+        self.zoom_out_action = self._action("Zoom o&ut", lambda: self.page_view.zoom_by(0.8), std.ZoomOut)
         self.about_action = self._action("&About Handwriting Scanner", self.show_about)
         # Drawing keys act only while the focus is in the Draw tab (the editor keeps its own Enter/Ctrl+Z).
         self.clear_action = self._action(
@@ -251,7 +251,13 @@ class MainWindow(QMainWindow):
             "Add as lower &case", lambda: self.accept_prediction(lower=True), "Shift+Return", "", draw_only
         )
         self.space_action = self._action(
-            "Add &space", lambda: self.editor.append_char(" "), None, "Add a space"
+            "Add s&pace", lambda: self.editor.append_char(" "), None, "Add a space"
+        )
+        self.draw_mode_action = self._action(
+            "Go to &drawing", lambda: self._show_mode(self.draw_page), "Ctrl+1", "Draw one character"
+        )
+        self.scan_mode_action = self._action(
+            "Go to &scanning", lambda: self._show_mode(self.scan_page), "Ctrl+2", "Scan a page"
         )
 
     def _build_ui(self) -> None:
@@ -282,13 +288,13 @@ class MainWindow(QMainWindow):
             self.charset_group.addButton(button)
             self.charset_buttons[value] = button
             charset_layout.addWidget(button)
-        self.clear_button = QPushButton("C&lear (Esc)")
+        self.clear_button = QPushButton("Clea&r (Esc)")
         self.clear_button.setObjectName("clearButton")
         self.undo_button = QPushButton("&Undo stroke")
         self.undo_button.setObjectName("undoStrokeButton")
         self.accept_button = QPushButton("&Add to text (Enter)")
         self.accept_button.setObjectName("acceptButton")
-        self.space_button = QPushButton("Add &space")
+        self.space_button = QPushButton("Add s&pace")
         self.space_button.setObjectName("spaceButton")
         side = QVBoxLayout()
         side.addWidget(QLabel("Best guesses:"))
@@ -310,14 +316,15 @@ class MainWindow(QMainWindow):
             self.accept_lower_action,
         ):
             self.draw_page.addAction(action)
-        self.tabs.addTab(self.draw_page, "&Draw")
+        self.tabs.addTab(self.draw_page, "Draw")
+        self.tabs.setTabToolTip(0, "Draw one character (Ctrl+1)")
 
         # Scan tab
         self.scan_page = QWidget()
         self.page_view = PageView()
         self.open_button = QPushButton("&Open page…")
         self.open_button.setObjectName("openButton")
-        self.fit_button = QPushButton("&Fit")
+        self.fit_button = QPushButton("Fi&t page")
         self.dictionary_check = QCheckBox("Use &word list")
         self.dictionary_check.setObjectName("dictionaryCheck")
         self.dictionary_check.setToolTip("Correct unlikely words with an English word list")
@@ -326,7 +333,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setAccessibleName("Scan progress")
-        self.cancel_button = QPushButton("&Cancel")
+        self.cancel_button = QPushButton("Ca&ncel")
         self.cancel_button.setObjectName("cancelScanButton")
         bar = QHBoxLayout()
         bar.addWidget(self.open_button)
@@ -337,13 +344,14 @@ class MainWindow(QMainWindow):
         scan_layout = QVBoxLayout(self.scan_page)
         scan_layout.addLayout(bar)
         scan_layout.addWidget(self.page_view, 1)
-        self.tabs.addTab(self.scan_page, "&Scan")
+        self.tabs.addTab(self.scan_page, "Scan")
+        self.tabs.setTabToolTip(1, "Scan a page (Ctrl+2)")
 
         # Text panel, shared by both modes
         self.editor = ResultEditor()
-        text_label = QLabel("&Text")
+        text_label = QLabel("Te&xt")
         text_label.setBuddy(self.editor)
-        self.copy_button = QPushButton("C&opy all")
+        self.copy_button = QPushButton("&Copy all")
         self.copy_button.setObjectName("copyAllButton")
         self.save_button = QPushButton("Sa&ve")
         self.save_button.setObjectName("saveButton")
@@ -403,7 +411,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         edit_menu = menu.addMenu("&Edit")
         edit_menu.addAction(self.copy_all_action)
-        draw_menu = menu.addMenu("Dra&w")
+        draw_menu = menu.addMenu("&Draw")
+        draw_menu.addAction(self.draw_mode_action)
+        draw_menu.addSeparator()
         for action in (
             self.accept_action,
             self.accept_lower_action,
@@ -412,7 +422,9 @@ class MainWindow(QMainWindow):
             self.clear_action,
         ):
             draw_menu.addAction(action)
-        scan_menu = menu.addMenu("S&can")
+        scan_menu = menu.addMenu("&Scan")
+        scan_menu.addAction(self.scan_mode_action)
+        scan_menu.addSeparator()
         for action in (
             self.open_action,
             self.cancel_action,
@@ -526,6 +538,10 @@ class MainWindow(QMainWindow):
         self.editor.append_char(char.lower() if lower else char)
         self.canvas.clear()
         self.canvas.setFocus()
+
+    def _show_mode(self, page: QWidget) -> None:
+        self.tabs.setCurrentWidget(page)
+        (self.canvas if page is self.draw_page else self.page_view).setFocus()
 
     def clear_canvas(self) -> None:
         """Remove the drawing."""

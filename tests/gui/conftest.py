@@ -34,13 +34,17 @@ class DialogAnswers:
     abouts: list[tuple[dict | None, str | None]] = field(default_factory=list)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(dialogs, "show_error", lambda parent, title, msg: self.errors.append((title, msg)))
+        monkeypatch.setattr(
+            dialogs, "show_error", lambda parent, title, msg: self.errors.append((title, msg))
+        )
         monkeypatch.setattr(dialogs, "show_info", lambda parent, title, msg: None)
         monkeypatch.setattr(dialogs, "show_crash", lambda parent, details: self.crashes.append(details))
         monkeypatch.setattr(dialogs, "ask_unsaved_changes", self._ask)
         monkeypatch.setattr(dialogs, "get_save_path", lambda parent, suggestion: self.save_path)
         monkeypatch.setattr(dialogs, "get_open_path", lambda parent, folder: self.open_path)
-        monkeypatch.setattr(dialogs, "show_about", lambda parent, card, problem=None: self.abouts.append((card, problem)))
+        monkeypatch.setattr(
+            dialogs, "show_about", lambda parent, card, problem=None: self.abouts.append((card, problem))
+        )
 
     def _ask(self, parent, what: str = "") -> str:
         self.unsaved_prompts += 1

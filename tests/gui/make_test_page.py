@@ -22,7 +22,9 @@ SEED = 7
 
 def main() -> None:
     """Compose the page and write it with its truth."""
-    page = make_page(GlyphSource.from_sample(), np.random.default_rng(SEED), TEXT, width=900, cap=44.0, grain=0)
+    page = make_page(
+        GlyphSource.from_sample(), np.random.default_rng(SEED), TEXT, width=900, cap=44.0, grain=0
+    )
     cv2.imwrite(str(DATA / "gui_page.png"), page.image)
     (DATA / "gui_page.txt").write_text(page.text + "\n", encoding="utf-8")
     print(page.image.shape, repr(page.text))

@@ -237,7 +237,11 @@ def test_user_drops_a_page_on_the_window(qtbot, window):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(PAGE))])
     event = QDropEvent(
-        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     with qtbot.waitSignal(window.runner.idle, timeout=SCAN_TIMEOUT):
         window.dropEvent(event)
