@@ -66,23 +66,28 @@ class GlyphSource:
     images: dict[str, list[np.ndarray]] = field(default_factory=dict)  # char -> [28 x 28 uint8 ink-high]
 
     @classmethod
-    def from_shared(cls, path: str | Path | None = None, *, min_quality: float = 0.1) -> GlyphSource:
+    def from_shared(
+        cls, path: str | Path | None = None, *, min_quality: float = 0.1, writers: str = "test"
+    ) -> GlyphSource:
         """Load every test writer's characters from the shared data sets.
 
+        ``writers="train"`` loads the *other* writers instead: pages for tuning the decoder's
+        few constants, so nothing is tuned on test writers.
         ``min_quality`` drops UNIPEN samples whose quality flag (``qc_p_label``) is below it:
         these are mostly mis-segmented or mislabelled samples (see the data README).
         """
         root = data_dir(path)
         src = cls()
         with np.load(root / "unipen-train_r01_v07-isolated.npz", allow_pickle=False) as d:
-            writers = d["writer"]
-            test = np.array([is_test_writer(w) for w in writers])
+            ids = d["writer"]
+            want_test = writers == "test"
+            test = np.array([is_test_writer(w) == want_test for w in ids])
             keep = test & (d["qc_p_label"].astype(np.float32) >= min_quality)
-            src._add_strokes(d["points"], d["stroke_len"], d["form_nstrokes"], d["y_byclass"], writers, keep)
+            src._add_strokes(d["points"], d["stroke_len"], d["form_nstrokes"], d["y_byclass"], ids, keep)
         femnist = root / "femnist-leaf-sample.npz"
         if femnist.exists():
             with np.load(femnist, allow_pickle=False) as f:
-                test = np.array([is_test_writer(w) for w in f["writer"]])
+                test = np.array([is_test_writer(w) == want_test for w in f["writer"]])
                 for img, y in zip(f["x"][test], f["y_byclass"][test], strict=True):
                     src.images.setdefault(CHARS[int(y)], []).append(img)
         return src
@@ -179,6 +184,14 @@ class GeneratedPage:
         }
 
 
+# The web-frequency list holds words that do not belong on a sample page.
+_BLOCKED = set(
+    "sex sexy porn incest nude naked fuck fucking xxx gay teen teens adult adults erotic lesbian "
+    "shemale milf dick cock pussy tits boobs anal rape horny slut whore hardcore bdsm fetish escort "
+    "sluts nudes viagra cialis casino gambling penis vagina orgasm".split()
+)
+
+
 def _word_list() -> list[str]:
     """Common English words (symspellpy's bundled frequency list, top entries)."""
     import importlib.resources
@@ -188,7 +201,7 @@ def _word_list() -> list[str]:
     with ref.open("r", encoding="utf-8") as fh:
         for line in fh:
             w = line.split()[0]
-            if w.isalpha() and w.isascii() and 2 <= len(w) <= 9:
+            if w.isalpha() and w.isascii() and 2 <= len(w) <= 9 and w not in _BLOCKED:
                 words.append(w)
             if len(words) >= 3000:
                 break

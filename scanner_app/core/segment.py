@@ -258,7 +258,7 @@ def segment(ink: np.ndarray) -> Layout:
     lines_c = _group_lines(glyphs, th)
     line_boxes: list[LineBox] = []
     chars: list[CharBox] = []
-    for li, line in enumerate(lines_c):
+    for line in lines_c:
         merged = _merge_overlapping(line)
         heights = sorted(c.h for c in merged)
         line_h = float(np.percentile(heights, 75)) if heights else th

@@ -1,0 +1,273 @@
+"""Probabilities + layout -> text: spaces, line breaks, letters or digits, letter case, word list.
+
+Per word (characters of one line between word gaps):
+
+1. **Charset**: probabilities are restricted to the chosen charset (``alnum``, ``letters``,
+   ``digits``) and renormalised.
+2. **Letters or digits** (``alnum`` only): the word's total log-probability of being all
+   letters is compared with that of being all digits, so a ``0`` among letters reads ``O``
+   and an ``I`` among digits reads ``1`` (0/O, 1/I/L, 5/S, 2/Z, 8/B, 6/G, 9/g). A character
+   whose own evidence for the other kind is overwhelming (> 0.97) keeps it (``A4``, ``B12``).
+3. **Word list** (letter words of 2+ characters, on by default, ``--no-dictionary`` turns it
+   off): symspellpy's bundled English frequency list (82,765 words, loaded once, lazily)
+   proposes words within 2 edits of the reading; every same-length candidate is scored by
+   ``sum(log p(letter_i)) + WORD_PRIOR_WEIGHT * log(frequency share)`` and the reading itself
+   by the same sum with the prior of an unknown word. The best score wins, so a confident
+   reading of a rare word is kept and an unsure one becomes the likely word.
+4. **Letter case** (the model merges upper and lower case): on each line a baseline is
+   fitted through the glyph bottoms and the *cap height* is the median height above the
+   baseline of glyphs that are tall in either case (digits and b d f h k l t). A letter
+   whose lower case is short (a c e g m n o p q r s u v w x y z) is upper case when it
+   reaches above ``CAP_RATIO`` (0.8) of the cap height, else lower case. A letter that is
+   tall in both cases (b d f h i j k l t) is upper case only inside a word whose short
+   letters are all capitals (an ALL-CAPS word), else lower case. Without tall glyphs on the
+   line, the page's median cap height is used.
+
+Lines are joined with newlines and words with one space.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .types import Box
+
+WORD_PRIOR_WEIGHT = 0.6
+UNKNOWN_WORD_LOGP = math.log(1e-9)
+CAP_RATIO = 0.8
+SHORT_LOWER = set("acegmnopqrsuvwxyz")
+TALL_BOTH = set("bdfhijklt")
+DESCENDING = set("gjpqy")
+KEEP_KIND = 0.97
+
+
+@dataclass(frozen=True)
+class DecodedChar:
+    """One decoded character: text, confidence, top-k alternatives (case applied), its index."""
+
+    char: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    index: int
+
+
+@dataclass(frozen=True)
+class DecodedLine:
+    """One decoded line: its text and characters in order."""
+
+    text: str
+    chars: tuple[DecodedChar, ...]
+
+
+@lru_cache(maxsize=1)
+def _symspell():
+    """Load symspellpy's bundled English frequency list once (about 1 s)."""
+    import importlib.resources
+
+    from symspellpy import SymSpell
+
+    sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+    ref = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    with importlib.resources.as_file(ref) as path:
+        sym.load_dictionary(str(path), term_index=0, count_index=1)
+    total = float(sum(sym.words.values()))
+    return sym, total
+
+
+def load_dictionary() -> None:
+    """Load the word list now (the GUI may call this in the background to save time later)."""
+    _symspell()
+
+
+def _restrict(probs: np.ndarray, labels: Sequence[str], allowed: set[str]) -> np.ndarray:
+    """Zero the labels outside ``allowed`` and renormalise each row."""
+    mask = np.array([lab in allowed for lab in labels], np.float64)
+    p = probs.astype(np.float64) * mask
+    s = p.sum(1, keepdims=True)
+    uniform = mask / max(mask.sum(), 1.0)
+    return np.where(s > 0, p / np.where(s > 0, s, 1.0), uniform)
+
+
+def _charset_labels(labels: Sequence[str], charset: str) -> set[str]:
+    if charset == "letters":
+        return {c for c in labels if c.isalpha()}
+    if charset == "digits":
+        return {c for c in labels if c.isdigit()}
+    if charset == "alnum":
+        return {c for c in labels if c.isalnum()}
+    raise ValueError(f"charset must be alnum, letters or digits, got {charset!r}")
+
+
+def _kinds(p: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Per character: the chosen label set ('L' letters or 'D' digits) for one word (rows of p)."""
+    is_digit = np.array([c.isdigit() for c in labels])
+    d_mass = np.clip(p[:, is_digit].sum(1), 1e-9, 1.0)
+    l_mass = np.clip(p[:, ~is_digit].sum(1), 1e-9, 1.0)
+    word_digit = np.log(d_mass).sum() > np.log(l_mass).sum()
+    kinds = np.where(word_digit, "D", "L").astype("<U1").repeat(len(p))
+    kinds[(d_mass > KEEP_KIND)] = "D"
+    kinds[(l_mass > KEEP_KIND)] = "L"
+    return kinds
+
+
+def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> str:
+    """Return the reading or a word-list word, whichever explains the probabilities best."""
+    sym, total = _symspell()
+    from symspellpy import Verbosity
+
+    index = {c.lower(): i for i, c in enumerate(labels) if c.isalpha()}
+    logp = np.log(np.clip(p, 1e-6, 1.0))
+
+    def score(word: str, count: float | None) -> float:
+        s = float(sum(logp[i, index[ch]] for i, ch in enumerate(word)))
+        prior = math.log(count / total) if count else UNKNOWN_WORD_LOGP
+        return s + WORD_PRIOR_WEIGHT * prior
+
+    known = sym.words.get(reading)
+    best, best_s = reading, score(reading, known)
+    seen = {reading}
+    # Look up the reading and the readings with the least sure letter replaced by its runner-up.
+    queries = [reading]
+    order = np.argsort(p.max(1))[:2]
+    for i in order:
+        ranked = np.argsort(-p[i])
+        for j in ranked[1:3]:
+            alt = labels[j].lower()
+            if alt in index:
+                queries.append(reading[:i] + alt + reading[i + 1 :])
+    for q in queries:
+        for sug in sym.lookup(q, Verbosity.ALL, max_edit_distance=2, transfer_casing=False):
+            w = sug.term
+            if w in seen or len(w) != len(reading) or not all(ch in index for ch in w):
+                continue
+            seen.add(w)
+            s = score(w, sug.count)
+            if s > best_s:
+                best, best_s = w, s
+    return best
+
+
+def _baseline_and_cap(boxes: Sequence[Box], chars: Sequence[str]) -> tuple[np.ndarray, float]:
+    """Fit a baseline (slope, intercept) through glyph bottoms; return it and the cap height."""
+    xs = np.array([b.cx for b in boxes], np.float64)
+    bottoms = np.array([b.y2 for b in boxes], np.float64)
+    ok = np.array([c.lower() not in DESCENDING for c in chars])
+    if ok.sum() < 2:
+        ok = np.ones(len(boxes), bool)
+    if ok.sum() >= 3 and np.ptp(xs[ok]) > 0:
+        fit = np.polyfit(xs[ok], bottoms[ok], 1)
+        resid = bottoms[ok] - np.polyval(fit, xs[ok])
+        inl = np.abs(resid) <= max(2.0, 2.5 * float(np.median(np.abs(resid))))
+        if inl.sum() >= 3 and np.ptp(xs[ok][inl]) > 0:
+            fit = np.polyfit(xs[ok][inl], bottoms[ok][inl], 1)
+        if abs(fit[0]) > 0.15:  # a wild slope is a bad fit: use a flat baseline
+            fit = np.array([0.0, float(np.median(bottoms[ok]))])
+    else:
+        fit = np.array([0.0, float(np.median(bottoms[ok]))])
+    ascents = np.array([np.polyval(fit, b.cx) - b.y for b in boxes])
+    tall = [a for a, c in zip(ascents, chars, strict=True) if c.isdigit() or c.lower() in "bdfhklt"]
+    cap = float(np.median(tall)) if len(tall) >= 1 else 0.0
+    return fit, cap
+
+
+def _apply_case(word_chars: list[str], ascents: list[float], cap: float) -> list[str]:
+    """Upper or lower case per letter of one word (see the module docstring)."""
+    out = list(word_chars)
+    short_upper = []
+    for i, ch in enumerate(word_chars):
+        low = ch.lower()
+        if not ch.isalpha():
+            continue
+        if low in SHORT_LOWER:
+            up = cap > 0 and ascents[i] > CAP_RATIO * cap
+            out[i] = ch.upper() if up else low
+            short_upper.append(up)
+        else:
+            out[i] = low
+    if short_upper and all(short_upper):
+        out = [c.upper() if c.isalpha() else c for c in out]
+    return out
+
+
+def decode_lines(
+    line_of: Sequence[int],
+    word_of: Sequence[int],
+    boxes: Sequence[Box],
+    probs: np.ndarray,
+    labels: Sequence[str],
+    *,
+    charset: str = "alnum",
+    dictionary: bool = True,
+    k: int = 3,
+) -> list[DecodedLine]:
+    """Decode characters (in reading order) into lines of text.
+
+    ``line_of[i]``, ``word_of[i]`` and ``boxes[i]`` describe character ``i`` (boxes in any one
+    consistent coordinate system, y down); ``probs`` is (N, len(labels)).
+    """
+    n = len(line_of)
+    if n == 0:
+        return []
+    probs = _restrict(np.asarray(probs), labels, _charset_labels(labels, charset))
+    label_arr = list(labels)
+    # Group into lines and words, preserving order.
+    lines: dict[int, dict[int, list[int]]] = {}
+    for i in range(n):
+        lines.setdefault(int(line_of[i]), {}).setdefault(int(word_of[i]), []).append(i)
+    chosen = [""] * n
+    for words in lines.values():
+        for idx in words.values():
+            p = probs[idx]
+            if charset == "alnum":
+                kinds = _kinds(p, label_arr)
+                for r, kind in zip(range(len(idx)), kinds, strict=True):
+                    allowed = {c for c in label_arr if (c.isdigit() if kind == "D" else c.isalpha())}
+                    p[r] = _restrict(p[r : r + 1], label_arr, allowed)[0]
+                probs[idx] = p
+            reading = "".join(label_arr[int(j)] for j in p.argmax(1)).lower()
+            if dictionary and len(idx) >= 2 and reading.isalpha():
+                reading = _best_word(p, label_arr, reading)
+            for r, i in enumerate(idx):
+                chosen[i] = reading[r]
+    # Letter case from geometry, per line; page-level cap height as a fallback.
+    line_caps: dict[int, tuple[np.ndarray, float]] = {}
+    for li, words in lines.items():
+        idx = [i for w in words.values() for i in w]
+        line_caps[li] = _baseline_and_cap([boxes[i] for i in idx], [chosen[i] for i in idx])
+    caps = [c for _, c in line_caps.values() if c > 0]
+    page_cap = float(np.median(caps)) if caps else 0.0
+    out: list[DecodedLine] = []
+    for li, words in lines.items():
+        fit, cap = line_caps[li]
+        cap = cap or page_cap
+        if cap == 0.0:
+            # No tall reference anywhere: compare with the line's own tallest glyphs.
+            idx = [i for w in words.values() for i in w]
+            cap = float(np.percentile([np.polyval(fit, boxes[i].cx) - boxes[i].y for i in idx], 90)) / 0.6
+        texts, dchars = [], []
+        for idx in words.values():
+            asc = [float(np.polyval(fit, boxes[i].cx) - boxes[i].y) for i in idx]
+            cased = _apply_case([chosen[i] for i in idx], asc, cap)
+            texts.append("".join(cased))
+            for r, i in enumerate(idx):
+                ch = cased[r]
+                j = label_arr.index(ch.upper()) if ch.isalpha() else label_arr.index(ch)
+                order = np.argsort(-probs[i])[:k]
+                alts = tuple(
+                    (_case_like(label_arr[int(t)], ch), float(probs[i, int(t)]))
+                    for t in order
+                    if probs[i, int(t)] > 0
+                )
+                dchars.append(DecodedChar(ch, float(min(1.0, probs[i, j])), alts, i))
+        out.append(DecodedLine(" ".join(texts), tuple(dchars)))
+    return out
+
+
+def _case_like(label: str, ref: str) -> str:
+    """Give an alternative label the case of the chosen character."""
+    return label.lower() if ref.islower() else label
