@@ -150,7 +150,7 @@ class DrawingCanvas(QWidget):
 
     def pen_width(self) -> float:
         """On-screen pen width: a fixed share of the canvas, so it looks the same at any size or DPI."""
-        return max(3.0, 0.045 * min(self.width(), self.height()))
+        return max(3.0, 0.035 * min(self.width(), self.height()))
 
     # -- input ----------------------------------------------------------------------------------
     def _begin(self, pos: QPointF) -> None:

@@ -110,13 +110,15 @@ def qimage_to_page(image: QImage, source: str = "clipboard") -> PageImage:
 
 
 class ProbabilityBars(QWidget):
-    """A small bar chart of the top guesses and their probabilities."""
+    """Three bars, one per guess, drawn level with the lines of the prediction label beside them."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, line_height: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("probabilityBars")
         self.guesses: list[tuple[str, float]] = []
-        self.setMinimumHeight(72)
+        self.line_height = line_height
+        self.setFixedHeight(3 * line_height)
+        self.setMinimumWidth(60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_guesses(self, guesses: list[tuple[str, float]]) -> None:
@@ -126,33 +128,19 @@ class ProbabilityBars(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: D102
-        return QSize(220, 80)
+        return QSize(120, 3 * self.line_height)
 
     def paintEvent(self, event) -> None:  # noqa: D102
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
-        rows = 3
-        row_h = self.height() / rows
-        label_w = painter.fontMetrics().horizontalAdvance("W  100%") + 8
-        for i in range(rows):
-            y = i * row_h + 3
-            h = row_h - 6
-            painter.fillRect(
-                int(label_w),
-                int(y),
-                int(self.width() - label_w),
-                int(h),
-                pal.color(QPalette.ColorRole.AlternateBase),
-            )
+        lh = self.line_height
+        for i in range(3):
+            y, h = int(i * lh + 0.25 * lh), max(2, int(0.5 * lh))
+            painter.fillRect(0, y, self.width(), h, pal.color(QPalette.ColorRole.AlternateBase))
             if i < len(self.guesses):
-                char, p = self.guesses[i]
-                colour = pal.color(QPalette.ColorRole.Highlight if i == 0 else QPalette.ColorRole.Mid)
-                painter.fillRect(int(label_w), int(y), int((self.width() - label_w) * p), int(h), colour)
-                painter.setPen(pal.color(QPalette.ColorRole.WindowText))
-                painter.drawText(
-                    0, int(y), int(label_w), int(h), Qt.AlignmentFlag.AlignVCenter, f"{char}  {p:.0%}"
-                )
+                role = QPalette.ColorRole.Highlight if i == 0 else QPalette.ColorRole.Mid
+                width = int(round(self.width() * self.guesses[i][1]))
+                painter.fillRect(0, y, width, h, pal.color(role))
         painter.end()
 
 
@@ -276,8 +264,17 @@ class MainWindow(QMainWindow):
         font.setBold(True)
         self.prediction_label.setFont(font)
         self.prediction_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.prediction_label.setMinimumWidth(160)
-        self.bars = ProbabilityBars()
+        self.prediction_label.setMinimumWidth(
+            self.prediction_label.fontMetrics().horizontalAdvance("W  100%")
+        )
+        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.prediction_label.setContentsMargins(0, 0, 0, 0)
+        line = self.prediction_label.fontMetrics().lineSpacing()
+        self.prediction_label.setMinimumHeight(3 * line)  # the layout must not jump when guesses appear
+        self.bars = ProbabilityBars(line)
+        guesses_row = QHBoxLayout()
+        guesses_row.addWidget(self.prediction_label, 0, Qt.AlignmentFlag.AlignTop)
+        guesses_row.addWidget(self.bars, 1, Qt.AlignmentFlag.AlignTop)
         self.charset_box = QGroupBox("Characters")
         charset_layout = QVBoxLayout(self.charset_box)
         self.charset_group = QButtonGroup(self)
@@ -298,8 +295,7 @@ class MainWindow(QMainWindow):
         self.space_button.setObjectName("spaceButton")
         side = QVBoxLayout()
         side.addWidget(QLabel("Best guesses:"))
-        side.addWidget(self.prediction_label)
-        side.addWidget(self.bars)
+        side.addLayout(guesses_row)
         side.addWidget(self.charset_box)
         side.addWidget(self.accept_button)
         side.addWidget(self.space_button)
