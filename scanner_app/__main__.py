@@ -100,11 +100,18 @@ def _model_summary(args: argparse.Namespace) -> str:
         return f"model: unavailable ({card_path}: {exc.__class__.__name__})"
     classes = card.get("classes") or []
     acc = card.get("test_accuracy")
-    if isinstance(acc, dict):  # several test sets: report the overall figure if there is one
-        acc = acc.get("overall", acc.get("all", next(iter(acc.values()), None)))
-    acc_text = f"{float(acc) * 100:.1f}%" if isinstance(acc, int | float) else "n/a"
-    kinds = "".join(sorted({"digits " if c.isdigit() else "letters " for c in classes})).strip()
-    return f"model: {len(classes)} classes ({kinds}, upper/lower case merged), test accuracy {acc_text}"
+    if isinstance(acc, dict):  # one figure per test set
+        acc_text = ", ".join(
+            f"{k} {float(v) * 100:.1f}%" for k, v in acc.items() if isinstance(v, int | float)
+        )
+    elif isinstance(acc, int | float):
+        acc_text = f"{float(acc) * 100:.1f}%"
+    else:
+        acc_text = "n/a"
+    kinds = " and ".join(
+        k for k in ("digits", "letters") if any(c.isdigit() == (k == "digits") for c in classes)
+    )
+    return f"model: {len(classes)} classes ({kinds}, upper and lower case merged); test accuracy: {acc_text}"
 
 
 def _note(msg: str) -> None:

@@ -5,9 +5,9 @@ Per word (characters of one line between word gaps):
 1. **Charset**: probabilities are restricted to the chosen charset (``alnum``, ``letters``,
    ``digits``) and renormalised.
 2. **Letters or digits** (``alnum`` only): the word's total log-probability of being all
-   letters is compared with that of being all digits, so a ``0`` among letters reads ``O``
-   and an ``I`` among digits reads ``1`` (0/O, 1/I/L, 5/S, 2/Z, 8/B, 6/G, 9/g). A character
-   whose own evidence for the other kind is overwhelming (> 0.97) keeps it (``A4``, ``B12``).
+   letters is weighed against that of being a number (see :func:`_kinds`), so a ``0`` among
+   letters reads ``O`` and an ``O`` among digits reads ``0`` (0/O/D, 1/I/L, 2/Z, 5/S, 6/G,
+   7/T, 8/B). A sure character without a look-alike keeps its kind (``A4``, ``B12``).
 3. **Word list** (letter words of 2+ characters, on by default, ``--no-dictionary`` turns it
    off): symspellpy's bundled English frequency list (82,765 words, loaded once, lazily)
    proposes words within 2 edits of the reading; every same-length candidate is scored by
@@ -16,12 +16,15 @@ Per word (characters of one line between word gaps):
    reading of a rare word is kept and an unsure one becomes the likely word.
 4. **Letter case** (the model merges upper and lower case): on each line a baseline is
    fitted through the glyph bottoms and the *cap height* is the median height above the
-   baseline of glyphs that are tall in either case (digits and b d f h k l t). A letter
-   whose lower case is short (a c e g m n o p q r s u v w x y z) is upper case when it
-   reaches above ``CAP_RATIO`` (0.8) of the cap height, else lower case. A letter that is
+   baseline of glyphs that are tall in either case (digits and b d f h k l t); the page's
+   *x-height* is the 30th percentile of that height over letters whose lower case is short
+   (a c e g m n o p q r s u v w x y z). Such a letter is upper case when it reaches above the
+   middle between x-height and cap height (above ``CAP_RATIO`` = 0.8 of the cap height when
+   the page shows no distinct x-height, e.g. all capitals), else lower case. A letter that is
    tall in both cases (b d f h i j k l t) is upper case only inside a word whose short
-   letters are all capitals (an ALL-CAPS word), else lower case. Without tall glyphs on the
-   line, the page's median cap height is used.
+   letters are all capitals (an ALL-CAPS word), else lower case. A line's cap height is never
+   taken below 0.85 of the page's median cap height (and is that when the line has no tall
+   glyphs).
 
 Lines are joined with newlines and words with one space.
 """
@@ -103,16 +106,52 @@ def _charset_labels(labels: Sequence[str], charset: str) -> set[str]:
     raise ValueError(f"charset must be alnum, letters or digits, got {charset!r}")
 
 
-def _kinds(p: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Per character: the chosen label set ('L' letters or 'D' digits) for one word (rows of p)."""
+# Letters a handwritten digit is often read as (and the other way round).
+LOOKALIKE = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"}
+LOOKALIKE["T"] = "7"
+LOOKALIKE_SHARE = 0.45
+
+
+def _kinds(p: np.ndarray, labels: Sequence[str], dictionary: bool, small: np.ndarray) -> np.ndarray:
+    """Per character of one word: 'L' (letter) or 'D' (digit).
+
+    Digit evidence per character is its digit probability plus ``LOOKALIKE_SHARE`` of the
+    probability of letters that look like digits (O, I, L, Z, S, B, G, T...). The word is a
+    number when the mean evidence exceeds 0.55. A word made only of look-alikes ("IOOO",
+    "go") is letters when its letter reading is an English word, else a number; a word
+    whose letter reading is an English word needs a mean evidence above 0.8. Digits are as
+    tall as capitals, so a word with an x-height-sized glyph (``small``) is letters unless
+    the digit evidence is overwhelming (0.9).
+    """
     is_digit = np.array([c.isdigit() for c in labels])
-    d_mass = np.clip(p[:, is_digit].sum(1), 1e-9, 1.0)
-    l_mass = np.clip(p[:, ~is_digit].sum(1), 1e-9, 1.0)
-    word_digit = np.log(d_mass).sum() > np.log(l_mass).sum()
-    kinds = np.where(word_digit, "D", "L").astype("<U1").repeat(len(p))
-    kinds[(d_mass > KEEP_KIND)] = "D"
-    kinds[(l_mass > KEEP_KIND)] = "L"
+    look = np.array([c in LOOKALIKE for c in labels])
+    d_ev = p[:, is_digit].sum(1) + LOOKALIKE_SHARE * p[:, look].sum(1)
+    strong = (d_ev >= 0.75) | (d_ev <= 0.25)
+    known = False
+    if dictionary:
+        letters = _restrict(p, labels, {c for c in labels if c.isalpha()})
+        reading = "".join(labels[int(j)] for j in letters.argmax(1)).lower()
+        known = reading in _symspell()[0].words
+    if small.any():
+        word_digit = float(d_ev.mean()) > 0.9
+    elif strong.any() or not dictionary:
+        # An English word needs much stronger evidence to become a number ("good" vs "9002").
+        word_digit = float(d_ev.mean()) > (0.8 if known else 0.55 if strong.any() else 0.5)
+    else:
+        word_digit = not known
+    kinds = np.full(len(p), "D" if word_digit else "L", dtype="<U1")
+    top = [labels[int(j)] for j in p.argmax(1)]
+    for i, t in enumerate(top):
+        # A sure character that has no look-alike keeps its kind ("A4", "B12").
+        if p[i].max() > KEEP_KIND and t not in LOOKALIKE and t not in LOOKALIKE.values():
+            kinds[i] = "D" if t.isdigit() else "L"
     return kinds
+
+
+def _verbosity_top():
+    from symspellpy import Verbosity
+
+    return Verbosity.TOP
 
 
 def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> str:
@@ -175,7 +214,7 @@ def _baseline_and_cap(boxes: Sequence[Box], chars: Sequence[str]) -> tuple[np.nd
     return fit, cap
 
 
-def _apply_case(word_chars: list[str], ascents: list[float], cap: float) -> list[str]:
+def _apply_case(word_chars: list[str], ascents: list[float], threshold: float) -> list[str]:
     """Upper or lower case per letter of one word (see the module docstring)."""
     out = list(word_chars)
     short_upper = []
@@ -184,7 +223,7 @@ def _apply_case(word_chars: list[str], ascents: list[float], cap: float) -> list
         if not ch.isalpha():
             continue
         if low in SHORT_LOWER:
-            up = cap > 0 and ascents[i] > CAP_RATIO * cap
+            up = threshold > 0 and ascents[i] > threshold
             out[i] = ch.upper() if up else low
             short_upper.append(up)
         else:
@@ -192,6 +231,28 @@ def _apply_case(word_chars: list[str], ascents: list[float], cap: float) -> list
     if short_upper and all(short_upper):
         out = [c.upper() if c.isalpha() else c for c in out]
     return out
+
+
+def _small_glyphs(
+    lines: dict[int, dict[int, list[int]]], boxes: Sequence[Box], guess: list[str]
+) -> np.ndarray:
+    """Mask of glyphs clearly shorter than the page's tall glyphs (x-height letters).
+
+    Uses geometry only (the labels only tell which glyphs may hang below the baseline).
+    """
+    n = len(boxes)
+    asc = np.zeros(n)
+    for words in lines.values():
+        idx = [i for w in words.values() for i in w]
+        fit, _ = _baseline_and_cap([boxes[i] for i in idx], [guess[i] for i in idx])
+        for i in idx:
+            asc[i] = np.polyval(fit, boxes[i].cx) - boxes[i].y
+    if n < 4:
+        return np.zeros(n, bool)
+    lo, hi = np.percentile(asc, 20), np.percentile(asc, 85)
+    if lo >= 0.8 * hi:  # no distinct x-height on this page
+        return np.zeros(n, bool)
+    return asc < (lo + hi) / 2
 
 
 def decode_lines(
@@ -220,11 +281,12 @@ def decode_lines(
     for i in range(n):
         lines.setdefault(int(line_of[i]), {}).setdefault(int(word_of[i]), []).append(i)
     chosen = [""] * n
+    small = _small_glyphs(lines, boxes, [label_arr[int(j)].lower() for j in probs.argmax(1)])
     for words in lines.values():
         for idx in words.values():
             p = probs[idx]
             if charset == "alnum":
-                kinds = _kinds(p, label_arr)
+                kinds = _kinds(p, label_arr, dictionary, small[idx])
                 for r, kind in zip(range(len(idx)), kinds, strict=True):
                     allowed = {c for c in label_arr if (c.isdigit() if kind == "D" else c.isalpha())}
                     p[r] = _restrict(p[r : r + 1], label_arr, allowed)[0]
@@ -241,18 +303,33 @@ def decode_lines(
         line_caps[li] = _baseline_and_cap([boxes[i] for i in idx], [chosen[i] for i in idx])
     caps = [c for _, c in line_caps.values() if c > 0]
     page_cap = float(np.median(caps)) if caps else 0.0
+    # The page's x-height: most short-form letters are lower case, so a low percentile of
+    # their heights above the baseline is the x-height even with some capitals among them.
+    short_asc = [
+        float(np.polyval(line_caps[li][0], boxes[i].cx) - boxes[i].y)
+        for li, words in lines.items()
+        for w in words.values()
+        for i in w
+        if chosen[i] in SHORT_LOWER
+    ]
+    page_xh = float(np.percentile(short_asc, 30)) if short_asc else 0.0
     out: list[DecodedLine] = []
     for li, words in lines.items():
         fit, cap = line_caps[li]
-        cap = cap or page_cap
+        # Handwriting keeps its size on a page: a line's few tall glyphs (maybe misread)
+        # must not make its cap height much smaller than the page's.
+        cap = max(cap, 0.85 * page_cap)
         if cap == 0.0:
             # No tall reference anywhere: compare with the line's own tallest glyphs.
             idx = [i for w in words.values() for i in w]
             cap = float(np.percentile([np.polyval(fit, boxes[i].cx) - boxes[i].y for i in idx], 90)) / 0.6
+        # Capitals reach above the middle between x-height and cap height; without a distinct
+        # x-height (an all-capitals page) above CAP_RATIO of the cap height.
+        threshold = (page_xh + cap) / 2 if 0 < page_xh < CAP_RATIO * cap else CAP_RATIO * cap
         texts, dchars = [], []
         for idx in words.values():
             asc = [float(np.polyval(fit, boxes[i].cx) - boxes[i].y) for i in idx]
-            cased = _apply_case([chosen[i] for i in idx], asc, cap)
+            cased = _apply_case([chosen[i] for i in idx], asc, threshold)
             texts.append("".join(cased))
             for r, i in enumerate(idx):
                 ch = cased[r]
