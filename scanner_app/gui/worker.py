@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from scanner_app.core.errors import CancelledError
 from scanner_app.core.types import Progress
@@ -102,7 +102,8 @@ class JobRunner(QObject):
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)
-        worker.done.connect(thread.quit)
+        # Direct: quit() is thread-safe; a queued call would never run while the GUI thread sits in wait().
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.started.connect(worker.run)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker

@@ -258,3 +258,46 @@ def test_user_pastes_a_picture_from_the_clipboard(qtbot, window):
         qtbot.keyClick(window.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert window.page_view.has_page()
     assert cer(TRUTH.lower(), window.editor.toPlainText().lower()) < 0.35
+
+
+def test_closing_the_window_during_a_scan_stops_the_thread(qtbot, make_window):
+    window = make_window()
+    started = []
+    window.runner.progress.connect(lambda p: started.append(p))
+    assert window.open_file(PAGE)
+    qtbot.waitUntil(lambda: bool(started), timeout=SCAN_TIMEOUT)
+    assert window.close()
+    assert not window.is_scanning()  # cancelled and joined before the window went away
+
+
+def test_a_page_shrunk_on_loading_keeps_its_boxes_on_the_ink(qtbot, window, monkeypatch):
+    import numpy as np
+
+    from scanner_app.core import image_io
+
+    monkeypatch.setattr(image_io, "WORK_MAX_PIXELS", 200_000)  # pretend the page is a huge photo
+    assert load_page(PAGE).scale < 1
+    scan_and_wait(qtbot, window)
+    view = window.page_view
+    from PySide6.QtGui import QImage
+
+    source = QImage(str(PAGE))
+    assert view.sceneRect().width() == pytest.approx(source.width(), abs=1.5)
+    assert view.sceneRect().height() == pytest.approx(source.height(), abs=1.5)
+    grey = source.convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(grey.constBits(), np.uint8).reshape(grey.height(), grey.bytesPerLine())
+    paper = float(np.median(pixels))
+    for item in view.boxes:
+        b = item.pred.box
+        # Boxes are in the source file's pixels: each one holds ink there.
+        assert pixels[b.y : b.y2, b.x : b.x2].min() < paper - 60
+
+
+def test_user_opens_a_pdf(qtbot, window, tmp_path):
+    from PIL import Image
+
+    pdf = tmp_path / "page.pdf"
+    Image.open(PAGE).convert("RGB").save(pdf, resolution=150)
+    scan_and_wait(qtbot, window, pdf)
+    assert window.page_view.has_page()
+    assert cer(TRUTH.lower(), window.editor.toPlainText().lower()) < 0.35
