@@ -30,6 +30,7 @@ from .types import Box, CharBox, LineBox
 WORD_GAP = 0.42  # word gap as a fraction of the line's text (cap) height
 MIN_TEXT_HEIGHT = 6  # px: anything smaller is noise at the working resolution
 MAX_COMPONENTS = 20000  # a page of pure noise must not take forever
+MAX_INK_FRACTION = 0.3
 
 
 @dataclass
@@ -135,12 +136,13 @@ def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
                 break
         else:
             merged.append(list(line))
+    merged = _merge_same_band(merged)
     merged.sort(key=lambda ln: float(np.median([c.cy for c in ln])))
     # A "line" of one or two marks right above or below a real line (a detached t-bar, a far
     # i-dot, an accent) belongs to that line.
     keep: list[list[_Comp]] = []
     for i, line in enumerate(merged):
-        if len(line) <= 2:
+        if len(line) <= 2 or float(np.median([c.h for c in line])) < 0.45 * th:
             y = float(np.median([c.cy for c in line]))
             x0, x1 = min(c.x for c in line), max(c.x2 for c in line)
             best, best_d = -1, 1.3 * th
@@ -157,6 +159,30 @@ def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
                 continue
         keep.append(line)
     return [ln for ln in merged if any(ln is k for k in keep)]
+
+
+def _band(line: list[_Comp]) -> tuple[float, float]:
+    """Return the line's typical vertical extent: median top and median bottom of its glyphs."""
+    return float(np.median([c.y for c in line])), float(np.median([c.y2 for c in line]))
+
+
+def _merge_same_band(lines: list[list[_Comp]]) -> list[list[_Comp]]:
+    """Join lines whose bands overlap by more than half (one line read as two interleaved ones)."""
+    lines = [list(ln) for ln in lines]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(lines)):
+            for j in range(i + 1, len(lines)):
+                (a0, a1), (b0, b1) = _band(lines[i]), _band(lines[j])
+                overlap = min(a1, b1) - max(a0, b0)
+                if len(lines[i]) > 2 and len(lines[j]) > 2 and overlap > 0.5 * min(a1 - a0, b1 - b0):
+                    lines[i].extend(lines.pop(j))
+                    changed = True
+                    break
+            if changed:
+                break
+    return lines
 
 
 def _attach_marks(glyphs: list[_Comp], marks: list[_Comp], th: float) -> list[_Comp]:
@@ -234,8 +260,11 @@ def _char_box(c: _Comp, labels: np.ndarray, x0: int, x1: int) -> CharBox | None:
 def segment(ink: np.ndarray) -> Layout:
     """Find lines, words and characters on a binary ink image (ink > 0)."""
     h, w = ink.shape
-    comps, labels = components(ink)
     notes: list[str] = []
+    # Writing covers a few percent of a page; far more ink is a dark or noisy picture.
+    if ink.size and np.count_nonzero(ink) > MAX_INK_FRACTION * ink.size:
+        return Layout((), (), 0.0, ("The page is too dark or too noisy to find handwriting on it.",))
+    comps, labels = components(ink)
     if len(comps) > MAX_COMPONENTS:
         return Layout((), (), 0.0, ("The page is too noisy to find handwriting on it.",))
     th = _text_height(comps)
@@ -248,7 +277,7 @@ def segment(ink: np.ndarray) -> Layout:
         if c.x == 0 or c.y == 0 or c.x2 >= w or c.y2 >= h:
             if c.h > 2 * th or c.w > 2 * th:
                 continue  # cut by the image edge: background, not writing
-        if c.h >= 0.3 * th or c.w >= 0.5 * th:
+        if max(c.h, c.w) >= 0.42 * th:
             glyphs.append(c)
         elif c.area >= max(2, 0.005 * th * th):
             marks.append(c)

@@ -1,0 +1,280 @@
+"""Loading pages: every format and pixel mode, and a clear refusal for everything else."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scanner_app.core import image_io
+from scanner_app.core.errors import InputImageError
+from scanner_app.core.image_io import load_page, load_pages, page_from_array
+
+
+def _gradient(w: int = 120, h: int = 80) -> np.ndarray:
+    """A grey test picture with a dark block at the top-left (so orientation is checkable)."""
+    a = np.full((h, w), 230, np.uint8)
+    a[5:25, 5:45] = 20
+    return a
+
+
+def _png_with_header(path: Path, width: int, height: int) -> None:
+    """Write a PNG whose header declares width x height but holds almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 16)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "bmp", "webp", "tiff", "gif"])
+def test_common_formats_load_as_grey(tmp_path, ext):
+    a = _gradient()
+    path = tmp_path / f"page.{ext}"
+    Image.fromarray(a).convert("RGB").save(path)
+    page = load_page(path)
+    assert page.pixels.dtype == np.uint8 and page.pixels.shape == a.shape
+    assert page.scale == 1.0 and page.original_size == (120, 80)
+    # The dark block is still dark and the paper still light (lossy formats allowed some slack).
+    assert page.pixels[10:20, 10:40].mean() < 60 and page.pixels[50:, 60:].mean() > 200
+
+
+def test_heic_loads(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "photo.heic"
+    try:
+        Image.fromarray(_gradient()).convert("RGB").save(path, format="HEIF")
+    except (KeyError, OSError, ValueError) as exc:  # no HEVC encoder in this build
+        pytest.skip(f"cannot write HEIC here: {exc}")
+    page = load_page(path)
+    assert page.pixels.shape == (80, 120)
+    assert page.pixels[10:20, 10:40].mean() < 80
+
+
+@pytest.mark.parametrize(
+    "mode",
+    ["L", "RGB", "RGBA", "LA", "P", "PA", "CMYK", "1", "I;16", "I", "F"],
+)
+def test_any_pixel_mode(tmp_path, mode):
+    a = _gradient()
+    if mode == "I;16":
+        img = Image.fromarray(a.astype(np.uint16) * 257)  # 16-bit grey
+    elif mode == "I":
+        img = Image.fromarray(a.astype(np.uint16) * 257).convert("I")  # 32-bit integer
+    elif mode == "F":
+        img = Image.fromarray(a.astype(np.float32) / 255.0, mode="F")
+    else:
+        img = Image.fromarray(a).convert(mode)
+    path = tmp_path / ("page.tiff" if mode in ("F", "I", "CMYK", "PA") else "page.png")
+    img.save(path)
+    page = load_page(path)
+    assert page.pixels.dtype == np.uint8 and page.pixels.shape == (80, 120)
+    assert page.pixels[10:20, 10:40].mean() < 80, mode
+    assert page.pixels[50:, 60:].mean() > 180, mode
+
+
+def test_transparency_is_composited_over_white(tmp_path):
+    rgba = np.zeros((40, 40, 4), np.uint8)  # fully transparent black...
+    rgba[10:20, 10:20] = (0, 0, 0, 255)  # ...except one opaque black square
+    path = tmp_path / "alpha.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    px = load_page(path).pixels
+    assert px[0, 0] == 255 and px[15, 15] == 0
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    a = _gradient(120, 80)
+    img = Image.fromarray(a).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif.tobytes())
+    page = load_page(path)
+    assert page.pixels.shape == (120, 80)  # turned upright
+    assert page.original_size == (80, 120)
+    # The dark block (top-left in the stored pixels) is at the top-right once turned.
+    assert page.pixels[5:45, -25:-5].mean() < 80
+
+
+def test_multi_page_tiff_gives_every_page(tmp_path):
+    pages = [Image.fromarray(np.full((50, 60), v, np.uint8)) for v in (10, 128, 250)]
+    path = tmp_path / "multi.tiff"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    loaded = load_pages(path)
+    assert [p.page_index for p in loaded] == [0, 1, 2]
+    assert [int(p.pixels.mean()) for p in loaded] == [10, 128, 250]
+    assert load_page(path).pixels.mean() == pytest.approx(10, abs=1)
+
+
+def test_animated_gif_gives_first_frame(tmp_path):
+    frames = [Image.fromarray(np.full((30, 30), v, np.uint8)).convert("P") for v in (0, 255)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    loaded = load_pages(path)
+    assert len(loaded) == 1 and loaded[0].pixels.mean() < 10
+
+
+def test_pdf_pages_are_rendered(tmp_path):
+    imgs = [Image.fromarray(_gradient()).convert("RGB"), Image.fromarray(255 - _gradient()).convert("RGB")]
+    path = tmp_path / "doc.pdf"
+    imgs[0].save(path, save_all=True, append_images=imgs[1:], resolution=72)
+    pages = load_pages(path)
+    assert len(pages) == 2
+    # 120 x 80 pt at 200 dpi.
+    assert pages[0].width == pytest.approx(120 * 200 / 72, abs=2)
+    assert pages[0].pixels[30:60, 30:110].mean() < 60  # the dark block, scaled up
+    assert pages[1].pixels[30:60, 30:110].mean() > 200
+
+
+def _minimal_pdf(body_objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, obj in enumerate(body_objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(body_objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R " % (len(body_objects) + 1) + trailer_extra + b">>\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_empty_pdf_is_refused(tmp_path):
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(
+        _minimal_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
+    )
+    with pytest.raises(InputImageError, match="no pages|not a readable PDF"):
+        load_page(path)
+
+
+def test_encrypted_pdf_is_refused(tmp_path):
+    enc = (
+        b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"00" * 32 + b"> /U <" + b"11" * 32 + b"> /P -4 >> "
+    )
+    enc += b"/ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>] "
+    path = tmp_path / "locked.pdf"
+    path.write_bytes(
+        _minimal_pdf(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>",
+            ],
+            enc,
+        )
+    )
+    with pytest.raises(InputImageError) as info:
+        load_page(path)
+    assert "\n" not in str(info.value)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "bomb.png"
+    _png_with_header(path, 100_000, 100_000)
+    with pytest.raises(InputImageError, match="too large"):
+        load_page(path)
+
+
+def test_huge_page_is_shrunk_and_scale_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_io, "WORK_MAX_PIXELS", 10_000)
+    path = tmp_path / "big.png"
+    Image.fromarray(_gradient(400, 100)).save(path)
+    page = load_page(path)
+    assert page.width * page.height <= 10_000
+    assert page.original_size == (400, 100)
+    assert page.scale == pytest.approx(page.width / 400, rel=1e-6) and page.scale < 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.png", b"", "empty"),
+        ("notes.txt", b"this is not an image at all\n", "not an image"),
+        ("random.jpg", bytes(range(256)) * 10, "not an image"),
+    ],
+)
+def test_bad_files_are_refused_in_one_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputImageError, match=message) as info:
+        load_page(path)
+    assert "\n" not in str(info.value) and name in str(info.value)
+
+
+def test_truncated_and_corrupt_images_are_refused(tmp_path):
+    src = tmp_path / "ok.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)).save(src)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputImageError, match="damaged or truncated"):
+        load_page(cut)
+    bad = bytearray(data)
+    bad[60:400] = b"\xff" * 340  # corrupt the compressed data
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(bytes(bad))
+    with pytest.raises(InputImageError):
+        load_page(corrupt)
+
+
+def test_missing_path_and_folder_are_refused(tmp_path):
+    with pytest.raises(InputImageError, match="no such file"):
+        load_page(tmp_path / "nope.png")
+    with pytest.raises(InputImageError, match="folder"):
+        load_page(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_is_refused(tmp_path):
+    path = tmp_path / "secret.png"
+    Image.fromarray(_gradient()).save(path)
+    path.chmod(0)
+    try:
+        with pytest.raises(InputImageError, match="permission"):
+            load_page(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_tiny_and_extreme_shapes_load(tmp_path):
+    for w, h in ((1, 1), (3, 20000), (20000, 3)):
+        path = tmp_path / f"s{w}x{h}.png"
+        Image.fromarray(np.full((h, w), 200, np.uint8)).save(path)
+        page = load_page(path)
+        assert (page.width, page.height) == (w, h)
+
+
+def test_non_ascii_file_name(tmp_path):
+    path = tmp_path / "Seite_ü_页面_😀.png"
+    Image.fromarray(_gradient()).save(path)
+    assert load_page(path).source == str(path)
+
+
+def test_page_from_array_accepts_any_dtype():
+    for a in (
+        np.zeros((5, 7), bool),
+        np.linspace(0, 1, 35).reshape(5, 7),
+        np.arange(35, dtype=np.int64).reshape(5, 7) * 1000,
+        np.full((5, 7, 3), 9, np.uint8),
+        np.full((5, 7), np.nan),
+    ):
+        page = page_from_array(a)
+        assert page.pixels.dtype == np.uint8 and page.pixels.shape == (5, 7)
+    with pytest.raises(InputImageError):
+        page_from_array(np.zeros((0, 3)))
