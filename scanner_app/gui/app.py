@@ -49,7 +49,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     """Return the QApplication (creating it if needed) with the names QSettings relies on."""
     app = QApplication.instance()
     if app is None:
-        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+        # Keep the program name first (window managers use it); Qt may take its own options from the rest.
+        app = QApplication([sys.argv[0] if sys.argv else "handwriting-scanner", *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

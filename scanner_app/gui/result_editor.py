@@ -13,9 +13,11 @@ from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from scanner_app.core.types import CharPrediction, ScanResult
+from scanner_app.gui.page_view import HIGH, MEDIUM
 
-# Characters below this confidence are highlighted for checking.
-LOW_CONFIDENCE = 0.6
+# The same thresholds as the boxes on the page: below HIGH a character is marked for checking
+# (orange), below MEDIUM it is probably wrong (red).
+LOW_CONFIDENCE = HIGH
 
 
 def map_positions(result: ScanResult) -> list[int | None]:
@@ -151,13 +153,15 @@ class ResultEditor(QPlainTextEdit):
 
     def _update_highlights(self) -> None:
         selections = []
-        base = self.palette().color(QPalette.ColorRole.Base)
-        # A warm tint that keeps the text readable on light and dark backgrounds.
-        tint = QColor(255, 170, 0, 110) if base.lightness() > 127 else QColor(200, 110, 0, 150)
+        light = self.palette().color(QPalette.ColorRole.Base).lightness() > 127
+        # Tints that keep the text readable on light and dark backgrounds.
+        unsure = QColor(255, 170, 0, 110) if light else QColor(200, 110, 0, 150)
+        doubtful = QColor(255, 80, 80, 110) if light else QColor(200, 40, 40, 170)
+        confidence = {p: self.preds[i].confidence for i, p in enumerate(self.positions) if p is not None}
         for pos in self.low_confidence_positions():
             sel = QTextEdit.ExtraSelection()
             fmt = QTextCharFormat()
-            fmt.setBackground(tint)
+            fmt.setBackground(doubtful if confidence[pos] < MEDIUM else unsure)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             fmt.setUnderlineColor(QColor(215, 30, 40))
             fmt.setToolTip("The model was unsure here: right-click for alternatives")

@@ -137,7 +137,9 @@ def test_doubtful_characters_are_highlighted(qtbot, window):
     scan_and_wait(qtbot, window)
     editor = window.editor
     low = editor.low_confidence_positions()
-    expected = [editor.position_of(i) for i, p in enumerate(editor.preds) if p.confidence < 0.6]
+    from scanner_app.gui.page_view import HIGH
+
+    expected = [editor.position_of(i) for i, p in enumerate(editor.preds) if p.confidence < HIGH]
     assert low == sorted(expected)
     assert len(editor.extraSelections()) == len(low)
 
@@ -163,7 +165,31 @@ def test_user_zooms_with_the_wheel_and_fits_the_page(qtbot, window):
     assert view.zoom() == pytest.approx(before)
 
 
-def test_user_cancels_a_scan_midway(qtbot, window):
+class GatedClassifier:
+    """The real model behind a gate: classifying waits until the test opens it.
+
+    Injected on purpose so the scan is certainly still running when the user presses Cancel
+    (a small page is read faster than the click arrives)."""
+
+    def __init__(self, real):
+        import threading
+
+        self.real = real
+        self.labels = real.labels
+        self.card = real.card
+        self.gate = threading.Event()
+
+    def predict_proba(self, crops):
+        self.gate.wait(30)
+        return self.real.predict_proba(crops)
+
+    def top_k(self, probs, k=3, charset="alnum"):
+        return self.real.top_k(probs, k, charset)
+
+
+def test_user_cancels_a_scan_midway(qtbot, make_window, classifier):
+    gated = GatedClassifier(classifier)
+    window = make_window(classifier=gated)
     window.editor.set_text("my earlier text")
     outcomes = []
     window.runner.finished.connect(lambda r: outcomes.append("finished"))
@@ -173,6 +199,7 @@ def test_user_cancels_a_scan_midway(qtbot, window):
         if not outcomes:
             outcomes.append("pressed")
             qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+            gated.gate.set()
 
     window.runner.progress.connect(press_cancel)
     with qtbot.waitSignal(window.runner.idle, timeout=SCAN_TIMEOUT):
