@@ -9,9 +9,10 @@ on load (``PageImage.scale < 1``) they are scaled back, and ``ScanResult.page_si
 ``PageImage.original_size``. To draw them on ``PageImage.pixels``, multiply by ``page.scale``.
 
 Garbage guard: marks the model cannot read with some confidence are not turned into text.
-A one-character "word" below ``REJECT_LONE`` confidence is dropped, and a page whose median
-confidence is below ``REJECT_PAGE`` gives an empty result with a note instead of confident
-nonsense (noise, a photo without writing, only ruled lines).
+Components whose core is pale (texture or shading that only just crossed the threshold) are
+not ink (``INK_STRENGTH``). A one-character "word" below ``REJECT_LONE`` confidence is
+dropped, and a page whose median confidence is below ``REJECT_PAGE`` gives an empty
+result with a note instead of confident nonsense (noise, a photo without writing, only ruled lines).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .types import Box, CharBox, CharPrediction, LineResult, PageImage, Progress
 BATCH = 256
 REJECT_LONE = 0.5
 REJECT_PAGE = 0.45
+INK_STRENGTH = 160  # 75th percentile of a glyph's soft ink (0..255) for it to count as pen ink
 STAGES = ("prepare", "layout", "crops", "classify", "decode")
 
 
@@ -84,7 +86,7 @@ def scan(
     probs = np.concatenate(parts) if parts else np.zeros((0, len(classifier.labels)), np.float32)
     yield Progress("decode", 4, total)
     chars: list[CharBox] = list(layout.chars)
-    keep = _plausible(chars, probs, classifier.labels, config.charset)
+    keep = _plausible(chars, probs, classifier.labels, config.charset) & _inked(chars, prep.soft)
     if not keep.any():
         return _empty(page, notes, "No readable handwriting was found on the page.")
     conf = probs[keep].max(1)
@@ -115,6 +117,21 @@ def scan(
         return _empty(page, notes, "No readable handwriting was found on the page.")
     yield Progress("decode", total, total)
     return ScanResult(tuple(results), page.original_size, tuple(notes), page.source)
+
+
+def _inked(chars: list[CharBox], soft: np.ndarray) -> np.ndarray:
+    """Mask of characters drawn with real ink: pen strokes are far darker than the threshold.
+
+    Texture, grain and shading that only just cross the binarisation threshold (a photo of a
+    table, a wall) give components whose core is pale; real strokes have a dark core.
+    """
+    keep = np.ones(len(chars), bool)
+    for i, c in enumerate(chars):
+        b = c.box
+        patch = soft[b.y : b.y2, b.x : b.x2]
+        ink = patch[c.mask > 0] if c.mask is not None else patch[patch > 0]
+        keep[i] = ink.size > 0 and float(np.percentile(ink, 75)) >= INK_STRENGTH
+    return keep
 
 
 def _plausible(chars: list[CharBox], probs: np.ndarray, labels, charset: str) -> np.ndarray:

@@ -1,0 +1,119 @@
+"""Decoding probabilities into text: spaces, lines, letters or digits, word list and case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanner_app.core.decode import decode_lines
+from scanner_app.core.types import Box
+
+LABELS = tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+CAP, XH = 40, 24  # cap height and x-height of the fake handwriting, in pixels
+
+
+def _probs(spec: list[dict[str, float]]) -> np.ndarray:
+    """One row per character: the given label probabilities, the rest spread thinly."""
+    p = np.full((len(spec), len(LABELS)), 1e-4, np.float32)
+    for i, d in enumerate(spec):
+        for lab, v in d.items():
+            p[i, LABELS.index(lab)] = v
+    return p / p.sum(1, keepdims=True)
+
+
+def _layout(words: list[list[str]], line: int = 0, y0: int = 100):
+    """Boxes for words of characters; a letter's height follows its lower/upper case shape."""
+    lines, wds, boxes = [], [], []
+    x = 10
+    for wi, word in enumerate(words):
+        for ch in word:
+            tall = ch.isupper() or ch.isdigit() or ch in "bdfhklt"
+            h = CAP if tall else XH
+            descends = ch in "gjpqy"
+            top = y0 - h + (12 if descends else 0)
+            boxes.append(Box(x, top, 20, h))
+            lines.append(line)
+            wds.append(wi)
+            x += 26
+        x += 30
+    return lines, wds, boxes
+
+
+def _decode(words, spec, **kw):
+    lines, wds, boxes = _layout(words)
+    return decode_lines(lines, wds, boxes, _probs(spec), LABELS, **kw)
+
+
+def sure(ch: str) -> dict[str, float]:
+    return {ch.upper(): 0.97}
+
+
+def test_spaces_and_line_breaks():
+    l0, w0, b0 = _layout([list("ab"), list("cd")], line=0, y0=100)
+    l1, w1, b1 = _layout([list("ef")], line=1, y0=200)
+    spec = [sure(c) for c in "abcdef"]
+    out = decode_lines(l0 + l1, w0 + w1, b0 + b1, _probs(spec), LABELS, dictionary=False)
+    assert [ln.text for ln in out] == ["ab cd", "ef"]
+    assert [c.index for ln in out for c in ln.chars] == list(range(6))
+    assert all(len(c.alternatives) == 3 for ln in out for c in ln.chars)
+
+
+def test_zero_among_letters_reads_o_and_o_among_digits_reads_zero():
+    # "nov" written with a zero-like o; "2024" with an O-like 0.
+    out = _decode([list("nov")], [sure("n"), {"0": 0.7, "O": 0.3}, sure("v")], dictionary=False)
+    assert out[0].text == "nov"
+    out = _decode(
+        [list("2024")], [sure("2"), {"O": 0.99, "0": 0.01}, sure("2"), {"4": 0.6, "A": 0.4}], dictionary=False
+    )
+    assert out[0].text == "2024"
+
+
+def test_one_and_five_in_a_number():
+    out = _decode([list("1985")], [{"I": 0.8, "1": 0.2}, sure("9"), sure("8"), {"S": 0.7, "5": 0.3}])
+    assert out[0].text == "1985"
+
+
+def test_word_list_fixes_an_unsure_letter_and_keeps_a_sure_reading():
+    # "hcllo": the model is unsure between C and E at the second letter.
+    spec = [sure("h"), {"C": 0.5, "E": 0.4, "O": 0.1}, sure("l"), sure("l"), sure("o")]
+    assert _decode([list("hello")], spec)[0].text == "hello"
+    assert _decode([list("hello")], spec, dictionary=False)[0].text == "hcllo"
+    # A confidently read non-word stays as written.
+    spec = [sure(c) for c in "xqzt"]
+    assert _decode([list("xqzt")], spec)[0].text == "xqzt"
+
+
+def test_case_from_height():
+    # "Hello WORLD": capitals reach the cap height, small letters the x-height.
+    words = [list("Hello"), list("WORLD"), list("cocoa")]
+    spec = [sure(c) for c in "HelloWORLDcocoa"]
+    out = _decode(words, spec, dictionary=False)
+    # H is tall in both cases: lower case unless the word is in capitals.
+    assert out[0].text == "hello WORLD cocoa"
+
+
+def test_capital_among_small_letters():
+    words = [list("Some"), list("text"), list("Color")]
+    spec = [sure(c) for c in "SometextColor"]
+    assert _decode(words, spec, dictionary=False)[0].text == "Some text Color"
+
+
+@pytest.mark.parametrize(("charset", "expected"), [("digits", "0"), ("letters", "O")])
+def test_charset_restricts_the_answer(charset, expected):
+    out = _decode([list("O")], [{"O": 0.5, "0": 0.4, "Q": 0.1}], charset=charset, dictionary=False)
+    assert out[0].text.upper() == expected
+    assert all(
+        a[0].upper() in (LABELS[:10] if charset == "digits" else LABELS[10:])
+        for a in out[0].chars[0].alternatives
+    )
+
+
+def test_confidence_is_the_chosen_characters_probability():
+    out = _decode([list("ab")], [{"A": 0.6, "4": 0.4}, sure("b")], dictionary=False)
+    c = out[0].chars[0]
+    assert c.char == "a" and 0.6 <= c.confidence <= 1.0
+    assert c.alternatives[0][0] == "a"
+
+
+def test_empty_input():
+    assert decode_lines([], [], [], np.zeros((0, 36), np.float32), LABELS) == []
