@@ -156,6 +156,7 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("aboutDialog")
         self.setWindowTitle("About Handwriting Scanner")
+        self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
         title = QLabel(f"<h2>Handwriting Scanner {app_version}</h2>")
         title.setTextFormat(Qt.TextFormat.RichText)
@@ -185,7 +186,9 @@ def model_card_text(card: dict | None, model_problem: str | None = None) -> str:
         return f"Model: not available. {model_problem}"
     if not card:
         return "Model: no model card."
-    lines = [f"Model: {card.get('name', 'character classifier')} (version {card.get('version', '?')})"]
+    name = card.get("name", "character classifier")
+    when = card.get("version") or str(card.get("date", ""))[:10]
+    lines = [f"Model: {name}" + (f" ({when})" if when else "")]
     classes = card.get("classes") or card.get("labels")
     if classes:
         lines.append(f"Classes: {len(classes)} ({''.join(map(str, classes))[:40]})")
@@ -202,7 +205,7 @@ def model_card_text(card: dict | None, model_problem: str | None = None) -> str:
         for key, value in accuracy.items():
             if isinstance(value, int | float):
                 items.append(f"{key} {value:.1%}" if value <= 1 else f"{key} {value}")
-        accuracy = "; ".join(items[:6])
+        accuracy = " · ".join(items)
     elif isinstance(accuracy, float):
         accuracy = f"{accuracy:.1%}"
     if accuracy:

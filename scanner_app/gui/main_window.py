@@ -361,9 +361,9 @@ class MainWindow(QMainWindow):
         text_layout.addLayout(text_buttons)
         text_layout.addWidget(self.editor, 1)
         self.legend = QLabel(
-            "Boxes: <span style='color:#008c46'>■</span> sure &nbsp;"
+            "<span style='color:#008c46'>■</span> sure &nbsp;"
             "<span style='color:#e68c00'>■</span> unsure &nbsp;"
-            "<span style='color:#d71e28'>■</span> doubtful. "
+            "<span style='color:#d71e28'>■</span> doubtful<br>"
             "Right-click a marked character for alternatives."
         )
         self.legend.setWordWrap(True)

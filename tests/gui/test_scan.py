@@ -117,17 +117,36 @@ def test_user_edits_the_text_and_boxes_still_point_at_the_right_characters(qtbot
     assert editor.toPlainText().startswith("Note: ")  # the user's edit was kept
 
 
-def test_user_picks_an_alternative_for_a_doubtful_character(qtbot, window):
+def test_user_right_clicks_a_doubtful_character_and_picks_an_alternative(qtbot, window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QContextMenuEvent, QTextCursor
+
     scan_and_wait(qtbot, window)
     editor = window.editor
     index = min(range(len(editor.preds)), key=lambda i: editor.preds[i].confidence)
-    menu = editor.alternatives_menu(index)
-    choices = [a for a in menu.actions() if a.data()]
-    assert choices, "the model always has alternatives"
-    choice = choices[0]
-    choice.trigger()
     pos = editor.position_of(index)
-    assert editor.toPlainText()[pos] == choice.data()
+    cursor = QTextCursor(editor.document())
+    cursor.setPosition(pos)
+    rect = editor.cursorRect(cursor)
+    point = QPoint(rect.x() + 2, rect.center().y())  # just right of the gap before the character: on it
+    chosen = []
+
+    def pick_from_menu():
+        menu = QApplication.activePopupWidget()
+        if menu is None:
+            QTimer.singleShot(20, pick_from_menu)
+            return
+        action = next(a for a in menu.actions() if a.data())
+        chosen.append(action.data())
+        action.trigger()
+        menu.close()
+
+    QTimer.singleShot(0, pick_from_menu)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, point, editor.viewport().mapToGlobal(point))
+    QApplication.sendEvent(editor.viewport(), event)
+    assert chosen, "the menu offered no alternative"
+    assert editor.toPlainText()[pos] == chosen[0]
+    assert editor.position_of(index) == pos  # still linked to its box
     assert index in editor.confirmed
     assert pos not in editor.low_confidence_positions()
     assert editor.document().isModified()
