@@ -656,6 +656,9 @@ class MainWindow(QMainWindow):
         notes = " ".join(result.notes)
         count = len(result.chars)
         self.statusBar().showMessage(f"Read {count} characters from {self._scan_name}. {notes}".strip())
+        if count == 0:
+            # Say it plainly: an empty text with no explanation looks like a bug.
+            dialogs.show_info(self, "No text found", notes or "No handwriting was found on the page.")
 
     def _on_scan_failed(self, error: BaseException) -> None:
         self.progress.setValue(0)

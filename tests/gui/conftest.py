@@ -30,6 +30,7 @@ class DialogAnswers:
     open_path: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    infos: list[tuple[str, str]] = field(default_factory=list)
     unsaved_prompts: int = 0
     abouts: list[tuple[dict | None, str | None]] = field(default_factory=list)
 
@@ -37,7 +38,7 @@ class DialogAnswers:
         monkeypatch.setattr(
             dialogs, "show_error", lambda parent, title, msg: self.errors.append((title, msg))
         )
-        monkeypatch.setattr(dialogs, "show_info", lambda parent, title, msg: None)
+        monkeypatch.setattr(dialogs, "show_info", lambda parent, title, msg: self.infos.append((title, msg)))
         monkeypatch.setattr(dialogs, "show_crash", lambda parent, details: self.crashes.append(details))
         monkeypatch.setattr(dialogs, "ask_unsaved_changes", self._ask)
         monkeypatch.setattr(dialogs, "get_save_path", lambda parent, suggestion: self.save_path)

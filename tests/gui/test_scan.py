@@ -347,3 +347,15 @@ def test_user_opens_a_pdf(qtbot, window, tmp_path):
     scan_and_wait(qtbot, window, pdf)
     assert window.page_view.has_page()
     assert cer(TRUTH.lower(), window.editor.toPlainText().lower()) < 0.35
+
+
+def test_scanning_a_blank_page_says_no_text_was_found(qtbot, window, answers, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (800, 600), 245).save(blank)
+    scan_and_wait(qtbot, window, blank)
+    assert answers.errors == [] and answers.crashes == []
+    assert len(answers.infos) == 1 and answers.infos[0][0] == "No text found"
+    assert window.editor.toPlainText() == ""
+    assert window.page_view.has_page() and window.page_view.boxes == []
