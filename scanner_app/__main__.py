@@ -246,7 +246,10 @@ def _run(argv: list[str]) -> int:
             )
             return 1
         return run(argv)
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if args.version:
         print(f"handwriting-scanner {_version()}; {_model_summary(args)}")
         return 0
