@@ -449,6 +449,7 @@ class MainWindow(QMainWindow):
         self.save_button.clicked.connect(self.save)
         self.page_view.boxClicked.connect(self._on_box_clicked)
         self.editor.charActivated.connect(self._on_char_activated)
+        self.editor.pageOffered.connect(self._on_page_offered)
         self.editor.document().modificationChanged.connect(self.setWindowModified)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_scan_finished)
@@ -718,6 +719,13 @@ class MainWindow(QMainWindow):
                 self.open_file(files[0])
                 return
         self.statusBar().showMessage("The clipboard holds no image to scan.", 4000)
+
+    def _on_page_offered(self, page: object) -> None:
+        # Queued: the paste or drop must return before a prompt or a scan starts.
+        if isinstance(page, QImage):
+            QTimer.singleShot(0, lambda: self.scan_image(page))
+        else:
+            QTimer.singleShot(0, lambda: self.open_file(str(page)))
 
     def dragEnterEvent(self, event) -> None:  # noqa: D102
         mime = event.mimeData()

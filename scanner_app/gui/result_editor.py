@@ -8,8 +8,8 @@ So the user's edits are never overwritten by the mapping, and the mapping never 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from scanner_app.core.types import CharPrediction, ScanResult
@@ -45,6 +45,21 @@ class ResultEditor(QPlainTextEdit):
     """Plain-text editor that knows which characters came from which box on the page."""
 
     charActivated = Signal(int)  # the text cursor is on scanned character i (-1: on none)
+    pageOffered = Signal(object)  # a picture (QImage) or a file path pasted or dropped here: scan it
+
+    PAGE_SUFFIXES = (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".webp",
+        ".gif",
+        ".heic",
+        ".heif",
+        ".pdf",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,6 +195,28 @@ class ResultEditor(QPlainTextEdit):
         if index is None and not cursor.hasSelection():
             index = self.index_at(pos - 1)  # the cursor just after a character
         self.charActivated.emit(-1 if index is None else index)
+
+    # -- pictures pasted or dropped on the text ----------------------------------------------------
+    def _offered_page(self, source: QMimeData) -> object | None:
+        files = [u.toLocalFile() for u in source.urls() if u.isLocalFile()] if source.hasUrls() else []
+        pages = [f for f in files if f.lower().endswith(self.PAGE_SUFFIXES)]
+        if pages:
+            return pages[0]
+        if source.hasImage():
+            image = QImage(source.imageData())
+            return None if image.isNull() else image
+        return None
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: D102
+        return self._offered_page(source) is not None or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: D102
+        # A page image or file is something to scan, not text: never paste its path or nothing.
+        page = self._offered_page(source)
+        if page is not None:
+            self.pageOffered.emit(page)
+            return
+        super().insertFromMimeData(source)
 
     # -- alternatives menu --------------------------------------------------------------------------
     def char_index_at_point(self, point) -> int | None:

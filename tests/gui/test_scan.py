@@ -359,3 +359,22 @@ def test_scanning_a_blank_page_says_no_text_was_found(qtbot, window, answers, tm
     assert len(answers.infos) == 1 and answers.infos[0][0] == "No text found"
     assert window.editor.toPlainText() == ""
     assert window.page_view.has_page() and window.page_view.boxes == []
+
+
+def test_pasting_a_page_file_into_the_text_scans_it_instead_of_pasting_its_path(qtbot, window):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(PAGE))])
+    QApplication.clipboard().setMimeData(mime)
+    window.editor.setFocus()
+    with qtbot.waitSignal(window.runner.idle, timeout=SCAN_TIMEOUT):
+        qtbot.keyClick(window.editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert "gui_page" not in window.editor.toPlainText()
+    assert window.page_view.has_page()
+    # Plain text still pastes as text.
+    QApplication.clipboard().setText("plain words")
+    qtbot.keyClick(window.editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.toPlainText().endswith("plain words")
+    assert not window.is_scanning()
