@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, stroke[-1])
             elapsed = (time.perf_counter() - t0) * 1000
             if first:
-                print(f"first pen-up (warm-up: OpenCV import, first model run): {elapsed:.1f} ms")
+                print(f"first pen-up after start (the model was warmed up when it loaded): {elapsed:.1f} ms")
                 first = False
             else:
                 pen_up_ms.append(elapsed)

@@ -165,7 +165,6 @@ class MainWindow(QMainWindow):
         self.last_result: ScanResult | None = None
         self.current_guesses: list[tuple[str, float]] = []
         self.runner = JobRunner(self)
-        self._closing = False
 
         icon_file = resource_path("icons", "app.png")
         if icon_file.is_file():
@@ -178,11 +177,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._update_title()
         self._set_busy(False)
+        # Without an injected model, it is loaded right after the window's first paint (see paintEvent),
+        # so the window appears before the ONNX runtime is imported; first use also loads it.
+        self._model_requested = classifier is not None
         if classifier is not None:
             self._apply_model_state()
-        else:
-            # Load the model once the window is on screen: it pulls in the ONNX runtime.
-            QTimer.singleShot(0, self.ensure_model)
 
     # -- building ------------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut=None, tip: str = "", context=None) -> QAction:
@@ -481,6 +480,7 @@ class MainWindow(QMainWindow):
                 from scanner_app.core.classifier import CharClassifier
 
                 self._classifier = CharClassifier.load(self._model_dir)
+                self._warm_up()
             except ScannerError as error:
                 self.model_error = str(error)
             except Exception as error:  # noqa: BLE001 - a broken model must not stop the editor from working
@@ -489,6 +489,16 @@ class MainWindow(QMainWindow):
                 )
             self._apply_model_state()
         return self._classifier is not None
+
+    def _warm_up(self) -> None:
+        """Run one drawing through the whole path now, so the user's first stroke is not the slow one.
+
+        (The first crop imports OpenCV and the first model run sets up the runtime: ~0.1 s together.)
+        """
+        from scanner_app.gui.canvas import strokes_to_crop
+
+        crop = strokes_to_crop([[(0.0, 0.0), (10.0, 20.0)]])
+        self._classifier.predict_proba(crop[None, :, :, None])
 
     def _apply_model_state(self) -> None:
         problem = self.model_error
@@ -808,6 +818,12 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document_name}[*] — {APP_NAME}")
         self.setWindowModified(self.editor.document().isModified())
+
+    def paintEvent(self, event) -> None:  # noqa: D102
+        super().paintEvent(event)
+        if not self._model_requested:
+            self._model_requested = True
+            QTimer.singleShot(0, self.ensure_model)
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: D102

@@ -137,3 +137,13 @@ def test_dialogs_are_modal_windows_of_the_app(qtbot):
     qtbot.addWidget(dialog)
     assert isinstance(dialog, QDialog)
     assert "not available" in dialog.model_text.text()
+
+
+def test_window_loads_the_bundled_model_by_itself_after_showing(qtbot, make_window):
+    window = make_window(model_dir=model_dir())
+    qtbot.waitUntil(lambda: window._classifier is not None, timeout=20_000)
+    assert window.model_error is None
+    assert window.canvas.message() == "" and window.canvas.isEnabled()
+    assert window.open_action.isEnabled()
+    draw(qtbot, window.canvas, pick_samples(3, "digits")[1].strokes)
+    assert window.prediction_label.text()[:1].isalnum()
