@@ -30,7 +30,7 @@ from .segment import segment
 from .types import Box, CharBox, CharPrediction, LineResult, PageImage, Progress, ScanResult
 
 BATCH = 256
-REJECT_LONE = 0.5
+REJECT_LONE = 0.3
 REJECT_PAGE = 0.45
 INK_STRENGTH = 160  # 75th percentile of a glyph's soft ink (0..255) for it to count as pen ink
 STAGES = ("prepare", "layout", "crops", "classify", "decode")

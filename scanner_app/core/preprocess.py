@@ -31,6 +31,8 @@ from .types import Box, PageImage
 WORK_LONG_SIDE = 2200
 SHEET_DETECT_SIDE = 640
 MAX_SKEW_DEG = 8.0
+MIN_MARKS_FOR_SKEW = 12
+RULE_MIN_LEN = 150
 MIN_THRESHOLD, MAX_THRESHOLD = 110, 205
 
 
@@ -211,12 +213,16 @@ def binarise(norm: np.ndarray) -> tuple[np.ndarray, int]:
     return ink, t
 
 
-def remove_rules(ink: np.ndarray, min_len_fraction: float = 0.2) -> np.ndarray:
-    """Remove long straight horizontal and vertical lines (ruled paper, table and box borders)."""
+def remove_rules(ink: np.ndarray, min_len_fraction: float = 0.3, min_len: int = RULE_MIN_LEN) -> np.ndarray:
+    """Remove long straight horizontal and vertical lines (ruled paper, table and box borders).
+
+    A line must span ``min_len_fraction`` of the page and at least ``min_len`` working pixels,
+    so the straight strokes of handwriting (the foot of a 2, the bar of a T) stay.
+    """
     h, w = ink.shape
     out = ink
     for length, shape in ((int(w * min_len_fraction), (1, 0)), (int(h * min_len_fraction), (0, 1))):
-        if length < 40:
+        if length < min_len:
             continue
         ksize = (length, 1) if shape == (1, 0) else (1, length)
         lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, ksize))
@@ -239,6 +245,10 @@ def estimate_skew(ink: np.ndarray, max_deg: float = MAX_SKEW_DEG) -> float:
     small = cv2.resize(ink, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     ys, xs = np.nonzero(small > 64)
     if len(xs) < 50:
+        return 0.0
+    # Skew is a property of text lines: a few marks (one word, one letter) have none to measure.
+    n_marks, _ = cv2.connectedComponents((small > 64).astype(np.uint8))
+    if n_marks - 1 < MIN_MARKS_FOR_SKEW or np.ptp(xs) < 4 * max(np.ptp(ys), 1) / max(n_marks - 1, 1) ** 0.5:
         return 0.0
     xs = xs.astype(np.float32) - small.shape[1] / 2
     ys = ys.astype(np.float32)

@@ -139,26 +139,31 @@ def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
     merged = _merge_same_band(merged)
     merged.sort(key=lambda ln: float(np.median([c.cy for c in ln])))
     # A "line" of one or two marks right above or below a real line (a detached t-bar, a far
-    # i-dot, an accent) belongs to that line.
-    keep: list[list[_Comp]] = []
-    for i, line in enumerate(merged):
-        if len(line) <= 2 or float(np.median([c.h for c in line])) < 0.45 * th:
-            y = float(np.median([c.cy for c in line]))
-            x0, x1 = min(c.x for c in line), max(c.x2 for c in line)
-            best, best_d = -1, 1.3 * th
-            for j, other in enumerate(merged):
-                if j == i or len(other) <= 2:
-                    continue
-                if x1 < min(c.x for c in other) or x0 > max(c.x2 for c in other):
-                    continue
-                d = abs(float(np.median([c.cy for c in other])) - y)
-                if d < best_d:
-                    best, best_d = j, d
-            if best >= 0:
-                merged[best].extend(line)
+    # i-dot, an accent, the flag of a 5) belongs to that line. Smallest first, so a bar joins
+    # its stem even when the stem is a "line" of one glyph too.
+    alive = [True] * len(merged)
+    for i in sorted(range(len(merged)), key=lambda k: len(merged[k])):
+        line = merged[i]
+        if not (len(line) <= 2 or float(np.median([c.h for c in line])) < 0.45 * th):
+            continue
+        y = float(np.median([c.cy for c in line]))
+        x0, x1 = min(c.x for c in line), max(c.x2 for c in line)
+        best, best_key = -1, None
+        for j, other in enumerate(merged):
+            if j == i or not alive[j]:
                 continue
-        keep.append(line)
-    return [ln for ln in merged if any(ln is k for k in keep)]
+            if x1 < min(c.x for c in other) or x0 > max(c.x2 for c in other):
+                continue
+            d = abs(float(np.median([c.cy for c in other])) - y)
+            if d >= 1.3 * th:
+                continue
+            key = (len(other) > 2, -d)
+            if best_key is None or key > best_key:
+                best, best_key = j, key
+        if best >= 0:
+            merged[best].extend(line)
+            alive[i] = False
+    return [ln for ln, ok in zip(merged, alive, strict=True) if ok]
 
 
 def _band(line: list[_Comp]) -> tuple[float, float]:
@@ -221,6 +226,7 @@ def _split_wide(c: _Comp, labels: np.ndarray, char_w: float, th: float) -> list[
     """Return column ranges (x0, x1) splitting a too-wide component at low-ink columns."""
     if c.w < 1.7 * char_w or c.w < 1.2 * c.h:
         return [(c.x, c.x2)]
+    char_w = max(char_w, 0.5 * th)  # never cut into slivers
     sub = np.isin(labels[c.y : c.y2, c.x : c.x2], c.labels)
     prof = sub.sum(0).astype(np.float32)
     prof = np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
@@ -295,6 +301,8 @@ def segment(ink: np.ndarray) -> Layout:
             continue  # a lonely speck is not a line
         widths = [c.w for c in merged if c.w < 2.5 * line_h]
         char_w = max(float(np.median(widths)) if widths else 0.7 * line_h, 0.55 * line_h)
+        if len(merged) < 3:
+            char_w = max(char_w, 0.8 * line_h)  # too few glyphs to know their width: split less
         pieces: list[CharBox] = []
         for c in merged:
             for x0, x1 in _split_wide(c, labels, char_w, line_h):
