@@ -21,9 +21,11 @@ Per word (characters of one line between word gaps):
    *x-height* is the 30th percentile of that height over letters whose lower case is short
    (a c e g m n o p q r s u v w x y z). Such a letter is upper case when it reaches above the
    middle between x-height and cap height (above ``CAP_RATIO`` = 0.8 of the cap height when
-   the page shows no distinct x-height, e.g. all capitals), else lower case. A letter that is
-   tall in both cases (b d f h i j k l t) is upper case only inside a word whose short
-   letters are all capitals (an ALL-CAPS word), else lower case. A line's cap height is never
+   the page shows no distinct x-height, e.g. all capitals), else lower case. A word whose short
+   letters are mostly (60 %) capitals is written in capitals (letters tall in both cases,
+   b d f h i j k l t, included); otherwise only its first letter may be a capital (a tall
+   glyph in the middle of a lower-case word is a sloppy small letter), and b d f h i j k l t
+   stay lower case. A line's cap height is never
    taken below 0.85 of the page's median cap height (and is that when the line has no tall
    glyphs).
 
@@ -145,15 +147,18 @@ def _kinds(p: np.ndarray, labels: Sequence[str], dictionary: bool, small: np.nda
         letters = _restrict(p, labels, {c for c in labels if c.isalpha()})
         reading = "".join(labels[int(j)] for j in letters.argmax(1)).lower()
         known = reading in _symspell()[0].words
+    top = [labels[int(j)] for j in p.argmax(1)]
     if small.any():
         word_digit = float(d_ev.mean()) > 0.9
+    elif len(p) >= 2 and all(t.isdigit() or t in LOOKALIKE for t in top) and any(t.isdigit() for t in top):
+        # Tall glyphs that all look like digits, some read as digits: "80" rather than "SO".
+        word_digit = float(d_ev.mean()) > 0.4
     elif strong.any() or not dictionary:
         # An English word needs much stronger evidence to become a number ("good" vs "9002").
         word_digit = float(d_ev.mean()) > (0.8 if known else 0.55 if strong.any() else 0.5)
     else:
         word_digit = not known
     kinds = np.full(len(p), "D" if word_digit else "L", dtype="<U1")
-    top = [labels[int(j)] for j in p.argmax(1)]
     for i, t in enumerate(top):
         # A sure character that has no look-alike keeps its kind ("A4", "B12").
         if p[i].max() > KEEP_KIND and t not in LOOKALIKE and t not in LOOKALIKE.values():
@@ -229,20 +234,16 @@ def _baseline_and_cap(boxes: Sequence[Box], chars: Sequence[str]) -> tuple[np.nd
 
 def _apply_case(word_chars: list[str], ascents: list[float], threshold: float) -> list[str]:
     """Upper or lower case per letter of one word (see the module docstring)."""
-    out = list(word_chars)
-    short_upper = []
+    out = [c.lower() for c in word_chars]
+    ups = {}
     for i, ch in enumerate(word_chars):
-        low = ch.lower()
-        if not ch.isalpha():
-            continue
-        if low in SHORT_LOWER:
-            up = threshold > 0 and ascents[i] > threshold
-            out[i] = ch.upper() if up else low
-            short_upper.append(up)
-        else:
-            out[i] = low
-    if short_upper and all(short_upper):
-        out = [c.upper() if c.isalpha() else c for c in out]
+        if ch.isalpha() and ch.lower() in SHORT_LOWER:
+            ups[i] = threshold > 0 and ascents[i] > threshold
+    if ups and sum(ups.values()) >= 0.6 * len(ups) and (len(ups) > 1 or len(word_chars) == 1):
+        return [c.upper() for c in word_chars]  # a word in capitals
+    first = next((i for i, c in enumerate(word_chars) if c.isalpha()), None)
+    if first is not None and ups.get(first):
+        out[first] = out[first].upper()  # a capital starts a word; inside a word it is noise
     return out
 
 

@@ -72,7 +72,12 @@ def scan(
     prep = prepare(page)
     notes = list(prep.notes)
     yield Progress("layout", 1, total)
-    layout = segment(prep.ink)
+
+    def scorer(boxes: list[CharBox]) -> np.ndarray:
+        """Classifier confidence per candidate character (to decide splits of wide marks)."""
+        return classifier.predict_proba(crops_from_page(prep.soft, boxes).crops).max(1)
+
+    layout = segment(prep.ink, scorer)
     notes.extend(layout.notes)
     if not layout.chars:
         return _empty(page, notes, "No handwriting was found on the page.")

@@ -9,8 +9,8 @@ Works on connected components of the ink image (8-connected):
 * **lines**: components are taken left to right and each joins the line whose recent
   centre line (the median of its last few glyph centres, so lines may slope) is nearest
   within half a text height; lines are then ordered top to bottom;
-* **characters**: components of one line that overlap horizontally by more than half the
-  narrower one are one character (broken strokes); a component much wider than the line's
+* **characters**: components of one line stacked one above the other (a t-bar, the flag of a
+  5) or nested in each other's columns are one character; a component much wider than the line's
   typical character is split at the columns with the least ink (touching characters);
 * **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word.
 
@@ -20,6 +20,7 @@ reaching into its box is not framed with it. Coordinates are those of the ink im
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -31,6 +32,8 @@ WORD_GAP = 0.42  # word gap as a fraction of the line's text (cap) height
 MIN_TEXT_HEIGHT = 6  # px: anything smaller is noise at the working resolution
 MAX_COMPONENTS = 20000  # a page of pure noise must not take forever
 MAX_INK_FRACTION = 0.3
+SPLIT_GAIN = 0.1  # pieces must read this much more surely (mean max probability) than the whole
+Scorer = Callable[[list[CharBox]], np.ndarray]
 
 
 @dataclass
@@ -209,22 +212,33 @@ def _attach_marks(glyphs: list[_Comp], marks: list[_Comp], th: float) -> list[_C
 
 
 def _merge_overlapping(line: list[_Comp]) -> list[_Comp]:
-    """Join components that overlap horizontally by more than half the narrower one."""
+    """Join the pieces of one character: stacked (a t-bar over its stem) or nested pieces.
+
+    Two components are one character when they overlap horizontally by more than half the
+    narrower one and sit one above the other (vertical overlap under half the shorter one),
+    or when one lies almost entirely within the other's columns. Neighbours side by side
+    (a t-bar reaching over the next letter) overlap vertically and stay apart.
+    """
     out: list[_Comp] = []
     for c in sorted(line, key=lambda c: c.x):
         if out:
             p = out[-1]
-            overlap = min(p.x2, c.x2) - max(p.x, c.x)
-            if overlap > 0.5 * min(p.w, c.w):
+            h_overlap = min(p.x2, c.x2) - max(p.x, c.x)
+            v_overlap = min(p.y2, c.y2) - max(p.y, c.y)
+            narrow = min(p.w, c.w)
+            stacked = h_overlap > 0.5 * narrow and v_overlap < 0.5 * min(p.h, c.h)
+            if stacked or h_overlap > 0.85 * narrow:
                 out[-1] = p.merge(c)
                 continue
         out.append(c)
     return out
 
 
-def _split_wide(c: _Comp, labels: np.ndarray, char_w: float, th: float) -> list[tuple[int, int]]:
+def _split_wide(
+    c: _Comp, labels: np.ndarray, char_w: float, th: float, min_ratio: float = 1.7
+) -> list[tuple[int, int]]:
     """Return column ranges (x0, x1) splitting a too-wide component at low-ink columns."""
-    if c.w < 1.7 * char_w or c.w < 1.2 * c.h:
+    if c.w < min_ratio * char_w or c.w < 1.2 * c.h:
         return [(c.x, c.x2)]
     char_w = max(char_w, 0.5 * th)  # never cut into slivers
     sub = np.isin(labels[c.y : c.y2, c.x : c.x2], c.labels)
@@ -263,8 +277,13 @@ def _char_box(c: _Comp, labels: np.ndarray, x0: int, x1: int) -> CharBox | None:
     return CharBox(Box(xa, y0, xb - xa, y1 - y0), line=0, word=0, mask=mask)
 
 
-def segment(ink: np.ndarray) -> Layout:
-    """Find lines, words and characters on a binary ink image (ink > 0)."""
+def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
+    """Find lines, words and characters on a binary ink image (ink > 0).
+
+    ``scorer`` (optional) returns the classifier's confidence for each of a list of
+    CharBoxes; with it, a wide component is split only when its pieces read more surely than
+    the whole (an 'm' or a 'w' stays whole, two touching letters come apart).
+    """
     h, w = ink.shape
     notes: list[str] = []
     # Writing covers a few percent of a page; far more ink is a dark or noisy picture.
@@ -305,10 +324,14 @@ def segment(ink: np.ndarray) -> Layout:
             char_w = max(char_w, 0.8 * line_h)  # too few glyphs to know their width: split less
         pieces: list[CharBox] = []
         for c in merged:
-            for x0, x1 in _split_wide(c, labels, char_w, line_h):
-                cb = _char_box(c, labels, x0, x1)
-                if cb is not None:
-                    pieces.append(cb)
+            ranges = _split_wide(c, labels, char_w, line_h, 1.5 if scorer is not None else 1.7)
+            split = [cb for cb in (_char_box(c, labels, x0, x1) for x0, x1 in ranges) if cb is not None]
+            if len(split) > 1 and scorer is not None:
+                whole = _char_box(c, labels, c.x, c.x2)
+                conf = scorer([whole, *split]) if whole is not None else None
+                if conf is not None and float(np.mean(conf[1:])) < float(conf[0]) + SPLIT_GAIN:
+                    split = [whole]  # the whole reads as well as the pieces: one wide letter
+            pieces.extend(split)
         if not pieces:
             continue
         index = len(line_boxes)
