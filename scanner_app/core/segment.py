@@ -227,7 +227,8 @@ def _merge_overlapping(line: list[_Comp]) -> list[_Comp]:
             v_overlap = min(p.y2, c.y2) - max(p.y, c.y)
             narrow = min(p.w, c.w)
             stacked = h_overlap > 0.5 * narrow and v_overlap < 0.5 * min(p.h, c.h)
-            if stacked or h_overlap > 0.85 * narrow:
+            nested = h_overlap > 0.85 * narrow and h_overlap > 0.4 * max(p.w, c.w)  # not a thin i beside a t
+            if stacked or nested:
                 out[-1] = p.merge(c)
                 continue
         out.append(c)
