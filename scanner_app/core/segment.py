@@ -227,7 +227,9 @@ def _merge_overlapping(line: list[_Comp]) -> list[_Comp]:
             v_overlap = min(p.y2, c.y2) - max(p.y, c.y)
             narrow = min(p.w, c.w)
             stacked = h_overlap > 0.5 * narrow and v_overlap < 0.5 * min(p.h, c.h)
-            nested = h_overlap > 0.85 * narrow and h_overlap > 0.4 * max(p.w, c.w)  # not a thin i beside a t
+            small = min(p.area, c.area) < 0.25 * max(p.area, c.area)  # a dot or a fragment
+            # Nested: one lies within the other's columns (but a thin i beside a t is not).
+            nested = h_overlap > 0.85 * narrow and (small or h_overlap > 0.4 * max(p.w, c.w))
             if stacked or nested:
                 out[-1] = p.merge(c)
                 continue
@@ -335,14 +337,15 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
             pieces.extend(split)
         if not pieces:
             continue
+        pieces.sort(key=lambda cb: cb.box.cx)  # reading order: left to right by centre
         index = len(line_boxes)
-        word, prev = 0, None
+        word, right = 0, None  # right: the rightmost ink so far on this line
         for cb in pieces:
-            gap = 0.0 if prev is None else float(cb.box.x - prev.box.x2)
-            if prev is not None and gap > WORD_GAP * line_h:
+            gap = 0.0 if right is None else float(cb.box.x - right)
+            if right is not None and gap > WORD_GAP * line_h:
                 word += 1
             chars.append(CharBox(cb.box, line=index, word=word, gap_before=max(gap, 0.0), mask=cb.mask))
-            prev = cb
+            right = cb.box.x2 if right is None else max(right, cb.box.x2)
         box = pieces[0].box
         for cb in pieces[1:]:
             box = box.union(cb.box)

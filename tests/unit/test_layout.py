@@ -56,7 +56,7 @@ def test_clean_page_lines_words_and_characters(source, seed):
     tops = [ln.box.cy for ln in lay.lines]
     assert tops == sorted(tops)
     for ln in lay.lines:
-        xs = [c.box.x for c in lay.chars if c.line == ln.index]
+        xs = [c.box.cx for c in lay.chars if c.line == ln.index]
         assert xs == sorted(xs)
     assert _matched(gen.chars, boxes, 0.5) >= 0.9
     true_words = len({(c.line, c.word) for c in gen.chars})
