@@ -46,6 +46,7 @@ from .types import Box
 WORD_PRIOR_WEIGHT = 0.6
 DICTIONARY_WORDS = 30_000
 UNKNOWN_WORD_LOGP = math.log(1e-9)
+JOIN_LOGP = math.log(0.005)  # a word-list word may join two glyphs into one letter, at this cost
 CAP_RATIO = 0.8
 SHORT_LOWER = set("acegmnopqrsuvwxyz")
 TALL_BOTH = set("bdfhijklt")
@@ -55,12 +56,17 @@ KEEP_KIND = 0.97
 
 @dataclass(frozen=True)
 class DecodedChar:
-    """One decoded character: text, confidence, top-k alternatives (case applied), its index."""
+    """One decoded character: text, confidence, top-k alternatives (case applied), its index.
+
+    ``extra`` lists further input characters joined into this one (a letter segmentation had
+    split in two pieces, recognised as one letter of a word-list word).
+    """
 
     char: str
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     index: int
+    extra: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,21 +178,55 @@ def _verbosity_top():
     return Verbosity.TOP
 
 
-def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> str:
-    """Return the reading or a word-list word, whichever explains the probabilities best."""
+def _align(logp: np.ndarray, index: dict[str, int], word: str) -> tuple[float, list[int]]:
+    """Best alignment of glyphs to the letters of ``word``: (log-probability, letter per glyph).
+
+    Each letter takes one glyph, or two neighbouring glyphs (a letter drawn in two pieces
+    that segmentation split, at ``JOIN_LOGP``); the result maps every glyph to the position
+    of its letter in ``word`` (two glyphs of one letter share it).
+    """
+    n, m = len(logp), len(word)
+    neg = -1e18
+    best = np.full((n + 1, m + 1), neg)
+    back = np.zeros((n + 1, m + 1), np.int8)
+    best[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, min(i, m) + 1):
+            k = index[word[j - 1]]
+            one = best[i - 1, j - 1] + logp[i - 1, k]
+            two = best[i - 2, j - 1] + max(logp[i - 2, k], logp[i - 1, k]) + JOIN_LOGP if i >= 2 else neg
+            if one >= two:
+                best[i, j], back[i, j] = one, 1
+            else:
+                best[i, j], back[i, j] = two, 2
+    owner = [0] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        step = int(back[i, j])
+        for g in range(i - step, i):
+            owner[g] = j - 1
+        i, j = i - step, j - 1
+    return float(best[n, m]), owner
+
+
+def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str, list[int]]:
+    """Return the reading or a word-list word, whichever explains the probabilities best.
+
+    Also returns, per glyph, the position of its letter in the word (a word one letter
+    shorter than the reading joins two glyphs into one letter).
+    """
     sym, total = _symspell()
     from symspellpy import Verbosity
 
     index = {c.lower(): i for i, c in enumerate(labels) if c.isalpha()}
     logp = np.log(np.clip(p, 1e-6, 1.0))
 
-    def score(word: str, count: float | None) -> float:
-        s = float(sum(logp[i, index[ch]] for i, ch in enumerate(word)))
-        prior = math.log(count / total) if count else UNKNOWN_WORD_LOGP
-        return s + WORD_PRIOR_WEIGHT * prior
+    def prior(count: float | None) -> float:
+        return WORD_PRIOR_WEIGHT * (math.log(count / total) if count else UNKNOWN_WORD_LOGP)
 
-    known = sym.words.get(reading)
-    best, best_s = reading, score(reading, known)
+    identity = list(range(len(reading)))
+    best = (reading, identity)
+    best_s = float(sum(logp[i, index[ch]] for i, ch in enumerate(reading))) + prior(sym.words.get(reading))
     seen = {reading}
     # Look up the reading and the readings with the least sure letter replaced by its runner-up.
     queries = [reading]
@@ -200,12 +240,18 @@ def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> str:
     for q in queries:
         for sug in sym.lookup(q, Verbosity.ALL, max_edit_distance=2, transfer_casing=False):
             w = sug.term
-            if w in seen or len(w) != len(reading) or not all(ch in index for ch in w):
+            if w in seen or not all(ch in index for ch in w):
                 continue
             seen.add(w)
-            s = score(w, sug.count)
+            if len(w) == len(reading):
+                s, owner = float(sum(logp[i, index[ch]] for i, ch in enumerate(w))), identity
+            elif len(w) == len(reading) - 1 and len(w) >= 2:
+                s, owner = _align(logp, index, w)
+            else:
+                continue
+            s += prior(sug.count)
             if s > best_s:
-                best, best_s = w, s
+                best, best_s = (w, owner), s
     return best
 
 
@@ -295,6 +341,8 @@ def decode_lines(
     for i in range(n):
         lines.setdefault(int(line_of[i]), {}).setdefault(int(word_of[i]), []).append(i)
     chosen = [""] * n
+    boxes = list(boxes)  # joined pieces get the union of their boxes
+    extra: dict[int, tuple[int, ...]] = {}
     small = _small_glyphs(lines, boxes, [label_arr[int(j)].lower() for j in probs.argmax(1)])
     for words in lines.values():
         for idx in words.values():
@@ -306,10 +354,22 @@ def decode_lines(
                     p[r] = _restrict(p[r : r + 1], label_arr, allowed)[0]
                 probs[idx] = p
             reading = "".join(label_arr[int(j)] for j in p.argmax(1)).lower()
+            owner = list(range(len(idx)))
             if dictionary and len(idx) >= 2 and reading.isalpha():
-                reading = _best_word(p, label_arr, reading)
+                reading, owner = _best_word(p, label_arr, reading)
+            kept = []
             for r, i in enumerate(idx):
-                chosen[i] = reading[r]
+                if r > 0 and owner[r] == owner[r - 1]:
+                    # Second piece of a letter split in two: the first piece takes it over.
+                    first = kept[-1]
+                    boxes[first] = boxes[first].union(boxes[i])
+                    extra[first] = (*extra.get(first, ()), i)
+                    merged = np.maximum(probs[first], probs[i])
+                    probs[first] = merged / max(float(merged.sum()), 1e-9)
+                    continue
+                chosen[i] = reading[owner[r]]
+                kept.append(i)
+            idx[:] = kept
     # Letter case from geometry, per line; page-level cap height as a fallback.
     line_caps: dict[int, tuple[np.ndarray, float]] = {}
     for li, words in lines.items():
@@ -354,7 +414,7 @@ def decode_lines(
                     for t in order
                     if probs[i, int(t)] > 0
                 )
-                dchars.append(DecodedChar(ch, float(min(1.0, probs[i, j])), alts, i))
+                dchars.append(DecodedChar(ch, float(min(1.0, probs[i, j])), alts, i, extra.get(i, ())))
         out.append(DecodedLine(" ".join(texts), tuple(dchars)))
     return out
 

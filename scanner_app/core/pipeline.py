@@ -112,7 +112,10 @@ def scan(
     for line in lines:
         preds = []
         for dc in line.chars:
-            box = _to_source(box_to_page(chars[dc.index].box, prep.to_page, prep.page_size), page)
+            work_box = chars[dc.index].box
+            for e in dc.extra:
+                work_box = work_box.union(chars[e].box)
+            box = _to_source(box_to_page(work_box, prep.to_page, prep.page_size), page)
             preds.append(CharPrediction(dc.char, dc.confidence, dc.alternatives, box))
         line_box = preds[0].box
         for p in preds[1:]:

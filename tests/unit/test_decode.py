@@ -117,3 +117,16 @@ def test_confidence_is_the_chosen_characters_probability():
 
 def test_empty_input():
     assert decode_lines([], [], [], np.zeros((0, 36), np.float32), LABELS) == []
+
+
+def test_a_letter_split_in_two_is_joined_by_the_word_list():
+    # "another" whose 'a' was cut into an 'o' and a stem ('l'): 8 glyphs, 7 letters.
+    words = [list("aanother")]
+    spec = [{"O": 0.6, "A": 0.3}, {"L": 0.5, "I": 0.3, "A": 0.2}] + [sure(c) for c in "nother"]
+    lines, wds, boxes = _layout(words)
+    out = decode_lines(lines, wds, boxes, _probs(spec), LABELS)
+    assert out[0].text == "another"
+    assert len(out[0].chars) == 7  # one prediction per letter...
+    joined = [c for c in out[0].chars if c.extra]
+    assert len(joined) == 1 and joined[0].extra[0] == joined[0].index + 1  # ...one of them from two glyphs
+    assert decode_lines(lines, wds, boxes, _probs(spec), LABELS, dictionary=False)[0].text == "olnother"
