@@ -33,11 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         default=(0.05, 0.12),
         help="comma-separated UNIPEN re-render stroke widths ('' for none)",
     )
-    g.add_argument("--fonts", type=int, default=0, help="synthetic glyphs per font and character (0: none)")
+    g.add_argument("--fonts", type=int, default=20, help="synthetic glyphs per font and character (0: none)")
     g.add_argument("--no-graph-augment", action="store_true", help="no per-batch jitter")
     g.add_argument("--keep-unipen-flagged", action="store_true", help="train on flagged UNIPEN samples too")
     g.add_argument("--limit", type=int, default=0, help="at most this many samples per training set")
-    g.add_argument("--steps", type=int, default=0, help="steps per epoch (0: the whole set)")
+    g.add_argument("--steps", type=int, default=1000, help="steps per epoch (0: one pass over the set)")
     g.add_argument("--no-export", action="store_true")
     g.add_argument("--no-cache", action="store_true", help="do not read or write model_training/_cache")
     t.add_argument("--quiet", action="store_true", help="one line per epoch (for log files)")
@@ -50,7 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     e.add_argument("--no-card-update", action="store_true", help="leave model_card.json unchanged")
 
+    x = sub.add_parser("export", help="export a checkpoint of an interrupted run (then run evaluate)")
+    x.add_argument("--checkpoint", default="runs/train/best.keras")
+    x.add_argument("--run-dir", default="runs/train")
+    x.add_argument("--out", default="assets/model")
+
     a = p.parse_args(argv)
+    if a.cmd == "export":
+        from .train import export_checkpoint
+
+        export_checkpoint(a.checkpoint, a.run_dir, a.out)
+        return 0
     if a.cmd == "train":
         from .data import CACHE_DIR
         from .train import TrainConfig, run

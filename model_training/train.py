@@ -42,12 +42,12 @@ class TrainConfig:
     # Training-set ingredients (each measured on the test writers; see README "The model").
     augment_copies: int = 1  # precomputed mouse/pen augmented copies of every real training sample
     rerender_widths: tuple[float, ...] = (0.05, 0.12)  # extra UNIPEN renderings at these stroke widths
-    fonts_per_char: int = 0  # synthetic font glyphs per (font, character); 0 = none
+    fonts_per_char: int = 20  # synthetic font glyphs per (font, character); 0 = none
     in_graph_augment: bool = True  # cheap per-epoch jitter (shift, zoom, rotation, noise)
     drop_unipen_flagged: bool = True
     # For smoke tests and ablations: cap the samples taken from each training set (0 = all).
     limit_per_set: int = 0
-    max_steps_per_epoch: int = 0
+    max_steps_per_epoch: int = 1000  # an "epoch" = this many batches drawn from the shuffled pool
     export: bool = True
     cache_dir: str | None = str(D.CACHE_DIR)
     extra: dict = field(default_factory=dict)
@@ -161,6 +161,56 @@ def make_dataset(
 # ---------------------------------------------------------------------------------------------
 
 
+SPLIT_RULE = (
+    "femnist/unipen: test writer iff int(sha1(writer)) % 5 == 0; validation writers: "
+    "int(md5(writer)) % 10 == 0 among the others; mnist: official test split, 5000 train images held out "
+    "for validation; chars74k, omniglot, comnist: measuring only"
+)
+
+
+def card_basics(
+    cfg: TrainConfig, argv: list[str] | None, counts: dict[str, int], n_train: int, n_val: int, sources: dict
+) -> dict:
+    """Return the model-card facts known before training starts (saved in the run folder)."""
+    return {
+        "training": {
+            "command": "python -m model_training " + shlex.join(argv if argv is not None else sys.argv[1:]),
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+            "samples": counts,
+            "train_samples": int(n_train),
+            "val_samples": int(n_val),
+        },
+        "data_sets": sources,
+        "split_rule": SPLIT_RULE,
+    }
+
+
+def export_checkpoint(checkpoint: str, run_dir: str, out: str) -> dict:
+    """Export a saved checkpoint (e.g. ``runs/train/best.keras`` of a run cut short) to ``out``.
+
+    The card takes the run's recorded facts (``card_partial.json``, ``history.csv``); run
+    ``python -m model_training evaluate`` afterwards to add the test accuracies.
+    """
+    import csv
+
+    import keras
+
+    from .export import export
+
+    rd = Path(run_dir)
+    card = json.loads((rd / "card_partial.json").read_text())
+    hist_path = rd / "history.csv"
+    if hist_path.exists():
+        with hist_path.open() as f:
+            rows = list(csv.DictReader(f))
+        card["training"]["epochs_run"] = len(rows)
+        card["training"]["best_val_acc"] = max((float(r["val_acc"]) for r in rows), default=0.0)
+        card["training"]["seconds_note"] = "exported from a checkpoint; see history.csv for epoch times"
+    card["training"]["exported_from"] = checkpoint
+    model = keras.saving.load_model(checkpoint)
+    return export(model, Path(out), card)
+
+
 def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     """Train, evaluate on the held-out test writers and export; return the model card."""
     import keras
@@ -186,6 +236,8 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     )
     x_tr, y_tr, x_va, y_va, counts = build_training_arrays(cfg, splits)
     _log(f"train {len(x_tr)} samples {counts}; validation {len(x_va)}")
+    partial = card_basics(cfg, argv, counts, len(x_tr), len(x_va), splits.sources)
+    (run_dir / "card_partial.json").write_text(json.dumps(partial, indent=1))
     ds_tr = make_dataset(
         x_tr, y_tr, cfg.batch_size, training=True, seed=cfg.seed, in_graph_augment=cfg.in_graph_augment
     )
@@ -245,21 +297,14 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
 
     # Export ----------------------------------------------------------------------------------
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    card = {
-        "training": {
-            "command": "python -m model_training " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
-            "seconds": round(train_seconds, 1),
-            "epochs_run": len(hist.get("loss", [])),
-            "samples": counts,
-            "train_samples": int(len(x_tr)),
-            "val_samples": int(len(x_va)),
-            "best_val_acc": max(hist.get("val_acc", [0.0])),
-        },
-        "data_sets": splits.sources,
-        "split_rule": "femnist/unipen: test writer iff int(sha1(writer)) % 5 == 0; validation writers: "
-        "int(md5(writer)) % 10 == 0 among the others; mnist: official test split, 5000 train images held "
-        "out for validation; chars74k, omniglot, comnist: measuring only",
+    card = dict(partial)
+    card["training"] = dict(partial["training"])
+    card["training"].update(
+        seconds=round(train_seconds, 1),
+        epochs_run=len(hist.get("loss", [])),
+        best_val_acc=max(hist.get("val_acc", [0.0])),
+    )
+    card |= {
         "test_accuracy": {k: round(v["accuracy"], 4) for k, v in acc.items()},
         "test_accuracy_charset": {k: round(v["accuracy_charset"], 4) for k, v in acc.items()},
         "test_accuracy_note": "Keras model on crops framed by crops.py; `python -m model_training evaluate` "

@@ -19,7 +19,7 @@ pytestmark = [
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from model_training.train import TrainConfig, run  # noqa: E402
+from model_training.train import TrainConfig, export_checkpoint, run  # noqa: E402
 from scanner_app.core.classifier import CharClassifier  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -56,6 +56,12 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
     assert p.shape == (8, 36)
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-4)
     assert clf.embed(x).shape == (8, card["outputs"]["embedding"][1])
+    # an interrupted run can still be shipped from its best checkpoint
+    card2 = export_checkpoint(
+        str(tmp_path / "run" / "best.keras"), str(tmp_path / "run"), str(tmp_path / "m2")
+    )
+    assert card2["training"]["epochs_run"] == 2
+    assert CharClassifier.load(tmp_path / "m2").predict_proba(x).shape == (8, 36)
 
 
 def test_committed_onnx_agrees_with_committed_keras_model():

@@ -1,0 +1,48 @@
+"""Evaluation helpers: accuracy tables, charset accuracy, confusion matrix and its plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.evaluate import accuracy_table, charset_accuracy, confusion, top_confusions
+
+
+def _onehot(pred: list[int]) -> np.ndarray:
+    p = np.full((len(pred), 36), 0.001, np.float32)
+    p[np.arange(len(pred)), pred] = 0.9
+    return p
+
+
+def test_accuracy_table_counts_per_class():
+    y = np.array([0, 0, 24, 24, 10])  # '0', '0', 'O', 'O', 'A'
+    p = _onehot([0, 24, 24, 24, 11])
+    t = accuracy_table({"s": p}, {"s": y})["s"]
+    assert t["n"] == 5 and t["accuracy"] == pytest.approx(3 / 5)
+    assert t["per_class"] == {"0": [1, 2], "O": [2, 2], "A": [0, 1]}
+
+
+def test_charset_accuracy_resolves_digit_letter_pairs():
+    y = np.array([0, 24])  # a digit zero read as 'O', a letter 'O' read as '0'
+    p = _onehot([24, 0])
+    p[0, 0] = 0.05  # second choice of the first sample: the digit '0'
+    p[1, 24] = 0.05
+    assert (p.argmax(1) == y).mean() == 0.0
+    assert charset_accuracy(p, y) == 1.0
+
+
+def test_confusion_and_top_confusions():
+    y = np.array([5, 5, 5, 28])
+    pred = np.array([28, 28, 5, 28])  # '5' read as 'S' twice
+    m = confusion(y, pred)
+    assert m.sum() == 4 and m[5, 28] == 2 and m[28, 28] == 1
+    assert top_confusions(m)[0] == ["5", "S", 2]
+
+
+def test_confusion_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from model_training.evaluate import plot_confusion
+
+    m = confusion(np.arange(36), np.arange(36))
+    plot_confusion(m, tmp_path / "c.png", "t")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
