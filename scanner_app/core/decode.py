@@ -23,9 +23,10 @@ Per word (characters of one line between word gaps):
    middle between x-height and cap height (above ``CAP_RATIO`` = 0.8 of the cap height when
    the page shows no distinct x-height, e.g. all capitals), else lower case. A word whose short
    letters are mostly (60 %) capitals is written in capitals (letters tall in both cases,
-   b d f h i j k l t, included); otherwise only its first letter may be a capital (a tall
-   glyph in the middle of a lower-case word is a sloppy small letter), and b d f h i j k l t
-   stay lower case. A line's cap height is never
+   b d f h i j k l t, included; a single short letter counts unless it starts the word);
+   otherwise only its first letter may be a capital, and only when it reaches 3/4 of the way
+   from x-height to cap height (``INITIAL_CAP``; a tall glyph in the middle of a lower-case
+   word is a sloppy small letter), and b d f h i j k l t stay lower case. A line's cap height is never
    taken below 0.85 of the page's median cap height (and is that when the line has no tall
    glyphs).
 
@@ -48,6 +49,7 @@ DICTIONARY_WORDS = 30_000
 UNKNOWN_WORD_LOGP = math.log(1e-9)
 JOIN_LOGP = math.log(0.005)  # a word-list word may join two glyphs into one letter, at this cost
 CAP_RATIO = 0.8
+INITIAL_CAP = 0.75
 SHORT_LOWER = set("acegmnopqrsuvwxyz")
 TALL_BOTH = set("bdfhijklt")
 DESCENDING = set("gjpqy")
@@ -278,17 +280,20 @@ def _baseline_and_cap(boxes: Sequence[Box], chars: Sequence[str]) -> tuple[np.nd
     return fit, cap
 
 
-def _apply_case(word_chars: list[str], ascents: list[float], threshold: float) -> list[str]:
+def _apply_case(word_chars: list[str], ascents: list[float], threshold: float, initial: float) -> list[str]:
     """Upper or lower case per letter of one word (see the module docstring)."""
     out = [c.lower() for c in word_chars]
     ups = {}
     for i, ch in enumerate(word_chars):
         if ch.isalpha() and ch.lower() in SHORT_LOWER:
             ups[i] = threshold > 0 and ascents[i] > threshold
-    if ups and sum(ups.values()) >= 0.6 * len(ups) and (len(ups) > 1 or len(word_chars) == 1):
-        return [c.upper() for c in word_chars]  # a word in capitals
     first = next((i for i, c in enumerate(word_chars) if c.isalpha()), None)
-    if first is not None and ups.get(first):
+    # Capitals: most short letters are tall; one short letter counts unless it is the first
+    # letter ("LET" is in capitals, "Ohh" is not).
+    enough = len(ups) > 1 or len(word_chars) == 1 or first not in ups
+    if ups and sum(ups.values()) >= 0.6 * len(ups) and enough:
+        return [c.upper() for c in word_chars]
+    if first is not None and first in ups and threshold > 0 and ascents[first] > initial:
         out[first] = out[first].upper()  # a capital starts a word; inside a word it is noise
     return out
 
@@ -400,10 +405,12 @@ def decode_lines(
         # Capitals reach above the middle between x-height and cap height; without a distinct
         # x-height (an all-capitals page) above CAP_RATIO of the cap height.
         threshold = (page_xh + cap) / 2 if 0 < page_xh < CAP_RATIO * cap else CAP_RATIO * cap
+        # A lone capital starting a word is rarer than a big small letter: ask for more height.
+        initial = page_xh + INITIAL_CAP * (cap - page_xh) if 0 < page_xh < CAP_RATIO * cap else threshold
         texts, dchars = [], []
         for idx in words.values():
             asc = [float(np.polyval(fit, boxes[i].cx) - boxes[i].y) for i in idx]
-            cased = _apply_case([chosen[i] for i in idx], asc, threshold)
+            cased = _apply_case([chosen[i] for i in idx], asc, threshold, initial)
             texts.append("".join(cased))
             for r, i in enumerate(idx):
                 ch = cased[r]
