@@ -25,6 +25,7 @@ import numpy as np
 from . import decode as decode_mod
 from .crops import crops_from_page
 from .errors import CancelledError
+from .image_io import WORK_MAX_PIXELS
 from .preprocess import box_to_page, prepare
 from .segment import segment
 from .types import Box, CharBox, CharPrediction, LineResult, PageImage, Progress, ScanResult
@@ -71,6 +72,13 @@ def scan(
     yield Progress("prepare", 0, total)
     prep = prepare(page)
     notes = list(prep.notes)
+    if page.scale < 1.0:
+        ow, oh = page.original_size
+        notes.insert(
+            0,
+            f"The {ow} x {oh} image was reduced to {page.width} x {page.height} pixels for reading "
+            f"(limit {WORK_MAX_PIXELS // 1_000_000} megapixels); boxes are in the original's pixels.",
+        )
     yield Progress("layout", 1, total)
 
     def scorer(boxes: list[CharBox]) -> np.ndarray:

@@ -236,3 +236,78 @@ def test_module_entry_point_in_a_subprocess(tmp_path, page):
         timeout=120,
     )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def _cmyk_jpeg(d):
+    path = d / "cmyk.jpg"
+    Image.new("CMYK", (60, 40), (0, 0, 0, 30)).save(path)
+    return path
+
+
+def _animated_gif(d):
+    path = d / "anim.gif"
+    frames = [Image.new("L", (50, 50), v) for v in (255, 0)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    return path
+
+
+def _bomb(d):
+    from tests.unit.test_image_io import _png_with_header
+
+    path = d / "bomb.png"
+    _png_with_header(path, 60_000, 60_000)
+    return path
+
+
+def _truncated(d):
+    path = d / "cut.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 120), dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:300])
+    return path
+
+
+def _encrypted_pdf(d):
+    from tests.unit.test_image_io import _minimal_pdf
+
+    enc = (
+        b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"00" * 32 + b"> /U <" + b"11" * 32 + b"> /P -4 >> "
+    )
+    enc += b"/ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>] "
+    path = d / "locked.pdf"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
+    objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>")
+    path.write_bytes(_minimal_pdf(objs, enc))
+    return path
+
+
+def _shape(w, h):
+    def make(d):
+        path = d / f"s{w}x{h}.png"
+        Image.fromarray(np.full((h, w), 255, np.uint8)).save(path)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("make", "ok"),
+    [
+        (_cmyk_jpeg, True),
+        (_animated_gif, True),
+        (_shape(1, 1), True),
+        (_shape(3, 20000), True),
+        (_bomb, False),
+        (_truncated, False),
+        (_encrypted_pdf, False),
+    ],
+    ids=["cmyk", "animated", "1x1", "3x20000", "bomb", "truncated", "encrypted-pdf"],
+)
+def test_odd_files_through_the_cli(tmp_path, capsys, make, ok):
+    path = make(tmp_path)
+    code = main(["scan", str(path)])
+    err = capsys.readouterr().err
+    if ok:
+        assert code == 0, err  # an odd but valid image: scanned (here: empty, with a note)
+    else:
+        assert code == 2
+        assert path.name in _one_line_error(err)

@@ -88,6 +88,7 @@ def test_shrunk_page_gives_boxes_in_source_pixels(classifier):
     _check_result(result, page)
     xs = [c.box.x2 for c in result.chars]
     assert max(xs) > small.shape[1]  # boxes are in the big (source) coordinates
+    assert any("reduced" in n for n in result.notes)  # and the user is told about the limit
 
 
 def _ruled_only(h=600, w=800):
