@@ -132,10 +132,10 @@ def _iter_pdf(path: Path) -> Iterator[PageImage]:
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
-        msg = str(exc)
-        if "password" in msg.lower():
+        # PDFium's error text can be stale (a global last-error), so look at the file itself.
+        if _pdf_is_encrypted(path):
             raise InputImageError(f"{path}: the PDF is encrypted (password protected).") from exc
-        raise InputImageError(f"{path}: not a readable PDF ({msg}).") from exc
+        raise InputImageError(f"{path}: not a readable PDF (damaged or not a PDF document).") from exc
     try:
         n = len(pdf)
         if n == 0:
@@ -157,6 +157,15 @@ def _iter_pdf(path: Path) -> Iterator[PageImage]:
             yield PageImage(pixels=pixels, source=str(path), page_index=i)
     finally:
         pdf.close()
+
+
+def _pdf_is_encrypted(path: Path) -> bool:
+    """Return whether the PDF's trailer names an /Encrypt dictionary (its first and last 64 KiB)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+        fh.seek(max(0, path.stat().st_size - (1 << 16)))
+        tail = fh.read()
+    return b"/Encrypt" in head or b"/Encrypt" in tail
 
 
 def _is_pdf(path: Path) -> bool:

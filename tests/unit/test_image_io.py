@@ -179,7 +179,7 @@ def test_encrypted_pdf_is_refused(tmp_path):
             enc,
         )
     )
-    with pytest.raises(InputImageError) as info:
+    with pytest.raises(InputImageError, match="encrypted") as info:
         load_page(path)
     assert "\n" not in str(info.value)
 
