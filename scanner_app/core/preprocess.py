@@ -33,6 +33,7 @@ SHEET_DETECT_SIDE = 640
 MAX_SKEW_DEG = 8.0
 MIN_MARKS_FOR_SKEW = 12
 RULE_MIN_LEN = 150
+TEXT_HEIGHT = 20  # px: the typical glyph height that the layout and crops work best at
 MIN_THRESHOLD, MAX_THRESHOLD = 110, 205
 
 
@@ -216,13 +217,18 @@ def binarise(norm: np.ndarray) -> tuple[np.ndarray, int]:
 def remove_rules(ink: np.ndarray, min_len_fraction: float = 0.3, min_len: int = RULE_MIN_LEN) -> np.ndarray:
     """Remove long straight horizontal and vertical lines (ruled paper, table and box borders).
 
-    A line must span ``min_len_fraction`` of the page and at least ``min_len`` working pixels,
-    so the straight strokes of handwriting (the foot of a 2, the bar of a T) stay.
+    A line must span ``min_len_fraction`` of the page and at least ``min_len`` working pixels
+    (7 text heights at the standard size), so the straight strokes of handwriting (the foot of
+    a 2, the bar of a T) stay.
     """
     h, w = ink.shape
     out = ink
-    for length, shape in ((int(w * min_len_fraction), (1, 0)), (int(h * min_len_fraction), (0, 1))):
-        if length < min_len:
+    for length, shape, dim in (
+        (int(w * min_len_fraction), (1, 0), w),
+        (int(h * min_len_fraction), (0, 1), h),
+    ):
+        length = max(length, min_len)
+        if length > dim:
             continue
         ksize = (length, 1) if shape == (1, 0) else (1, length)
         lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, ksize))
@@ -290,6 +296,16 @@ def soft_ink(norm: np.ndarray, ink: np.ndarray, threshold: int) -> np.ndarray:
     return np.where(near > 0, darkness, 0).astype(np.uint8)
 
 
+def _typical_height(ink: np.ndarray) -> float:
+    """Typical glyph height of an ink image (see :func:`segment._text_height`), 0 if none."""
+    from .segment import _text_height, components
+
+    if np.count_nonzero(ink) > 0.3 * ink.size:
+        return 0.0  # a dark or noisy picture: no text size to measure
+    comps, _ = components(ink)
+    return _text_height(comps) if len(comps) <= 20000 else 0.0
+
+
 def prepare(page: PageImage, *, flatten_sheet: bool = True, deskew: bool = True) -> Prepared:
     """Run the whole preprocessing chain on a page (see the module docstring)."""
     notes: list[str] = []
@@ -302,6 +318,15 @@ def prepare(page: PageImage, *, flatten_sheet: bool = True, deskew: bool = True)
         notes.append("Found the sheet of paper and flattened its perspective.")
     norm = normalise_light(grey)
     ink, t = binarise(norm)
+    # Read handwriting at a standard size: big writing is shrunk so its typical glyph is about
+    # TEXT_HEIGHT px (small gaps in pen strokes close, specks shrink, and it is faster).
+    th = _typical_height(remove_rules(ink))
+    if th > 1.15 * TEXT_HEIGHT:
+        f = TEXT_HEIGHT / th
+        h, w = norm.shape
+        norm = cv2.resize(norm, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        to_page = to_page @ _scale_matrix(w / norm.shape[1])
+        ink = np.where(norm < t, 255, 0).astype(np.uint8)
     if quad is not None:
         # The flattened sheet's edge often shows a sliver of background: clear a thin border.
         b = max(3, int(0.025 * min(ink.shape)))
