@@ -196,7 +196,7 @@ class LineResult:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """A whole page: ``text`` joins the lines with ``\\n``; ``notes`` are messages for the user."""
+    """A whole page: ``text`` joins the lines with newlines; ``notes`` are messages for the user."""
 
     lines: tuple[LineResult, ...]
     page_size: tuple[int, int]
