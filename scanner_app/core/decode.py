@@ -48,6 +48,7 @@ WORD_PRIOR_WEIGHT = 0.6
 DICTIONARY_WORDS = 30_000
 UNKNOWN_WORD_LOGP = math.log(1e-9)
 JOIN_LOGP = math.log(0.005)  # a word-list word may join two glyphs into one letter, at this cost
+SURE_WORD = 0.9  # a known word whose every letter is at least this sure is not looked up
 CAP_RATIO = 0.8
 INITIAL_CAP = 0.75
 SHORT_LOWER = set("acegmnopqrsuvwxyz")
@@ -211,6 +212,15 @@ def _align(logp: np.ndarray, index: dict[str, int], word: str) -> tuple[float, l
     return float(best[n, m]), owner
 
 
+@lru_cache(maxsize=4096)
+def _lookup(word: str, distance: int) -> tuple:
+    """Word-list suggestions within ``distance`` edits (cached: pages repeat words)."""
+    from symspellpy import Verbosity
+
+    sym = _symspell()[0]
+    return tuple(sym.lookup(word, Verbosity.ALL, max_edit_distance=distance, transfer_casing=False))
+
+
 def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str, list[int]]:
     """Return the reading or a word-list word, whichever explains the probabilities best.
 
@@ -218,8 +228,6 @@ def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str,
     shorter than the reading joins two glyphs into one letter).
     """
     sym, total = _symspell()
-    from symspellpy import Verbosity
-
     index = {c.lower(): i for i, c in enumerate(labels) if c.isalpha()}
     logp = np.log(np.clip(p, 1e-6, 1.0))
 
@@ -227,6 +235,8 @@ def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str,
         return WORD_PRIOR_WEIGHT * (math.log(count / total) if count else UNKNOWN_WORD_LOGP)
 
     identity = list(range(len(reading)))
+    if reading in sym.words and float(p.max(1).min()) >= SURE_WORD:
+        return reading, identity  # a word read with certainty: nothing to correct
     best = (reading, identity)
     best_s = float(sum(logp[i, index[ch]] for i, ch in enumerate(reading))) + prior(sym.words.get(reading))
     seen = {reading}
@@ -240,7 +250,7 @@ def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str,
             if alt in index:
                 queries.append(reading[:i] + alt + reading[i + 1 :])
     for q in queries:
-        for sug in sym.lookup(q, Verbosity.ALL, max_edit_distance=2, transfer_casing=False):
+        for sug in _lookup(q, 2):
             w = sug.term
             if w in seen or not all(ch in index for ch in w):
                 continue
