@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from scanner_app.core import image_io
@@ -278,3 +281,35 @@ def test_page_from_array_accepts_any_dtype():
         assert page.pixels.dtype == np.uint8 and page.pixels.shape == (5, 7)
     with pytest.raises(InputImageError):
         page_from_array(np.zeros((0, 3)))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    arr=hnp.arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.float32]),
+        shape=st.tuples(st.integers(1, 64), st.integers(1, 64)),
+    ),
+    fmt=st.sampled_from(["png", "tiff"]),
+)
+def test_random_image_files_load_or_refuse(tmp_path, arr, fmt):
+    path = tmp_path / f"random.{fmt}"
+    try:
+        Image.fromarray(arr).save(path)
+    except (OSError, KeyError, TypeError, ValueError):
+        return  # Pillow cannot write this combination; nothing to load
+    page = load_page(path)
+    assert page.pixels.dtype == np.uint8 and page.pixels.shape == arr.shape
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(min_size=1, max_size=2048),
+    ext=st.sampled_from(["png", "jpg", "tiff", "gif", "pdf", "heic"]),
+)
+def test_random_bytes_are_refused_cleanly(tmp_path, data, ext):
+    path = tmp_path / f"junk.{ext}"
+    path.write_bytes(data)
+    try:
+        load_pages(path)
+    except InputImageError as err:
+        assert "\n" not in str(err)
