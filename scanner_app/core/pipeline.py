@@ -115,6 +115,7 @@ def scan(
         classifier.labels,
         charset=config.charset,
         dictionary=config.dictionary,
+        masks=[c.mask for c in chars],
     )
     results = []
     for line in lines:

@@ -130,3 +130,50 @@ def test_a_letter_split_in_two_is_joined_by_the_word_list():
     joined = [c for c in out[0].chars if c.extra]
     assert len(joined) == 1 and joined[0].extra[0] == joined[0].index + 1  # ...one of them from two glyphs
     assert decode_lines(lines, wds, boxes, _probs(spec), LABELS, dictionary=False)[0].text == "olnother"
+
+
+def _glyph(draw) -> np.ndarray:
+    import cv2
+
+    m = np.zeros((40, 30), np.uint8)
+    draw(m, cv2)
+    return m
+
+
+def test_capital_t_and_d_by_shape():
+    from scanner_app.core.decode import capital_by_shape
+
+    big_t = _glyph(
+        lambda m, cv2: (cv2.line(m, (2, 2), (27, 2), 255, 3), cv2.line(m, (15, 2), (15, 38), 255, 3))
+    )
+    small_t = _glyph(
+        lambda m, cv2: (cv2.line(m, (4, 14), (26, 14), 255, 3), cv2.line(m, (15, 1), (17, 38), 255, 3))
+    )
+    big_d = _glyph(
+        lambda m, cv2: (
+            cv2.line(m, (3, 1), (3, 38), 255, 3),
+            cv2.ellipse(m, (3, 20), (24, 18), 0, -90, 90, 255, 3),
+        )
+    )
+    small_d = _glyph(
+        lambda m, cv2: (cv2.circle(m, (11, 28), 9, 255, 3), cv2.line(m, (24, 1), (24, 38), 255, 3))
+    )
+    assert capital_by_shape("T", big_t) and not capital_by_shape("t", small_t)
+    assert capital_by_shape("D", big_d) and not capital_by_shape("d", small_d)
+    assert not capital_by_shape("h", big_t) and not capital_by_shape("T", None)
+
+
+def test_word_initial_capital_t_from_its_shape():
+    import cv2
+
+    lines, wds, boxes = _layout([list("the"), list("The")])
+    small_t = np.zeros((boxes[0].h, boxes[0].w), np.uint8)
+    cv2.line(small_t, (2, 14), (18, 14), 255, 3)
+    cv2.line(small_t, (10, 0), (10, 39), 255, 3)
+    big_t = np.zeros_like(small_t)
+    cv2.line(big_t, (0, 1), (19, 1), 255, 3)
+    cv2.line(big_t, (10, 1), (10, 39), 255, 3)
+    masks = [small_t, None, None, big_t, None, None]
+    spec = [sure(c) for c in "thethe"]
+    out = decode_lines(lines, wds, boxes, _probs(spec), LABELS, dictionary=False, masks=masks)
+    assert out[0].text == "the The"
