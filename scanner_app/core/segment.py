@@ -12,7 +12,8 @@ Works on connected components of the ink image (8-connected):
 * **characters**: components of one line stacked one above the other (a t-bar, the flag of a
   5) or nested in each other's columns are one character; a component much wider than the line's
   typical character is split at the columns with the least ink (touching characters);
-* **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word.
+* **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word (higher
+  when the line's gaps form two clearly separate groups: a writer who spaces letters widely).
 
 Every :class:`~scanner_app.core.types.CharBox` carries its own ink ``mask``, so a neighbour
 reaching into its box is not framed with it. Coordinates are those of the ink image given.
@@ -267,6 +268,31 @@ def _split_wide(
     return [(c.x + edges[i], c.x + edges[i + 1]) for i in range(len(edges) - 1) if edges[i + 1] > edges[i]]
 
 
+def _word_gap(pieces: list[CharBox], line_h: float) -> float:
+    """Return the gap (px) above which a new word starts on this line.
+
+    ``WORD_GAP`` x the text height, raised when the line's own gaps fall into two clearly
+    separate groups whose boundary lies higher (a writer who spaces letters widely).
+    """
+    base = WORD_GAP * line_h
+    right, gaps = None, []
+    for cb in pieces:
+        if right is not None:
+            gaps.append(max(0.0, float(cb.box.x - right)))
+        right = cb.box.x2 if right is None else max(right, cb.box.x2)
+    if len(gaps) < 4:
+        return base
+    g = np.sort(np.asarray(gaps))
+    best, best_score = base, -1.0
+    for k in range(1, len(g)):
+        lo, hi = g[:k], g[k:]
+        score = k * (len(g) - k) * (hi.mean() - lo.mean()) ** 2  # Otsu's between-class variance
+        if score > best_score:
+            best_score, best = score, (lo.max() + hi.min()) / 2
+            separated = hi.mean() >= 2.5 * max(lo.mean(), 1.0)
+    return max(base, best) if separated else base
+
+
 def _char_box(c: _Comp, labels: np.ndarray, x0: int, x1: int) -> CharBox | None:
     """Tight box and own-ink mask of component ``c`` within columns [x0, x1)."""
     sub = np.isin(labels[c.y : c.y2, x0:x1], c.labels)
@@ -339,10 +365,11 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
             continue
         pieces.sort(key=lambda cb: cb.box.cx)  # reading order: left to right by centre
         index = len(line_boxes)
+        word_gap = _word_gap(pieces, line_h)
         word, right = 0, None  # right: the rightmost ink so far on this line
         for cb in pieces:
             gap = 0.0 if right is None else float(cb.box.x - right)
-            if right is not None and gap > WORD_GAP * line_h:
+            if right is not None and gap > word_gap:
                 word += 1
             chars.append(CharBox(cb.box, line=index, word=word, gap_before=max(gap, 0.0), mask=cb.mask))
             right = cb.box.x2 if right is None else max(right, cb.box.x2)
