@@ -49,6 +49,7 @@ WORD_PRIOR_WEIGHT = 0.6
 DICTIONARY_WORDS = 30_000
 UNKNOWN_WORD_LOGP = math.log(1e-9)
 JOIN_LOGP = math.log(0.005)  # a word-list word may join two glyphs into one letter, at this cost
+PROB_FLOOR = 1e-3  # no letter is ever less likely than this: the model is overconfident
 SURE_WORD = 0.9  # a known word whose every letter is at least this sure is not looked up
 CAP_RATIO = 0.8
 INITIAL_CAP = 0.75
@@ -230,7 +231,7 @@ def _best_word(p: np.ndarray, labels: Sequence[str], reading: str) -> tuple[str,
     """
     sym, total = _symspell()
     index = {c.lower(): i for i, c in enumerate(labels) if c.isalpha()}
-    logp = np.log(np.clip(p, 1e-6, 1.0))
+    logp = np.log(np.clip(p, PROB_FLOOR, 1.0))
 
     def prior(count: float | None) -> float:
         return WORD_PRIOR_WEIGHT * (math.log(count / total) if count else UNKNOWN_WORD_LOGP)
