@@ -168,6 +168,18 @@ SPLIT_RULE = (
 )
 
 
+def _portable(cfg: dict) -> dict:
+    """Return the config for the card: tuples as lists, paths inside the repository made relative."""
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, tuple):
+            v = list(v)
+        elif isinstance(v, str) and Path(v).is_absolute() and Path(v).is_relative_to(D.REPO_ROOT):
+            v = str(Path(v).relative_to(D.REPO_ROOT))
+        out[k] = v
+    return out
+
+
 def card_basics(
     cfg: TrainConfig, argv: list[str] | None, counts: dict[str, int], n_train: int, n_val: int, sources: dict
 ) -> dict:
@@ -175,7 +187,7 @@ def card_basics(
     return {
         "training": {
             "command": "python -m model_training " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+            "config": _portable(asdict(cfg)),
             "samples": counts,
             "train_samples": int(n_train),
             "val_samples": int(n_val),
