@@ -75,3 +75,27 @@ def test_committed_onnx_agrees_with_committed_keras_model():
     assert card["onnx_sha256"] == clf.card["onnx_sha256"]
     np.testing.assert_array_equal(p_keras.argmax(1), p_onnx.argmax(1))
     np.testing.assert_allclose(p_keras, p_onnx, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    def train(name: str) -> list[np.ndarray]:
+        cfg = TrainConfig(
+            data=str(MINI),
+            out=str(tmp_path / name),
+            run_dir=str(tmp_path / f"run_{name}"),
+            epochs=1,
+            batch_size=32,
+            max_steps_per_epoch=4,
+            augment_copies=0,
+            rerender_widths=(),
+            fonts_per_char=0,
+            cache_dir=None,
+            verbose=0,
+            export=False,
+        )
+        run(cfg, ["train"])
+        return keras.saving.load_model(tmp_path / f"run_{name}" / "best.keras").get_weights()
+
+    for a, b in zip(train("a"), train("b"), strict=True):
+        np.testing.assert_array_equal(a, b)
