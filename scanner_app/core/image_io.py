@@ -75,10 +75,12 @@ def _to_grey(img: Image.Image) -> np.ndarray:
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(img, dtype=np.float64)
         if mode == "F":
-            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
-                lo, hi = float(a.min()), float(a.max())
+            finite = np.isfinite(a)
+            if not finite.all():
+                # Missing values (NaN, inf) become paper: the brightest finite value, or white.
+                fill = float(a[finite].max()) if finite.any() else 1.0
+                a = np.where(finite, a, fill)
+            lo, hi = float(a.min()), float(a.max())
             # Floats in 0..1 are intensities; anything else is stretched to its own range.
             if lo >= 0.0 and hi <= 1.0:
                 a = a * 255.0
