@@ -303,6 +303,8 @@ def _typical_height(ink: np.ndarray) -> float:
     if np.count_nonzero(ink) > 0.3 * ink.size:
         return 0.0  # a dark or noisy picture: no text size to measure
     comps, _ = components(ink)
+    if len(comps) < MIN_MARKS_FOR_SKEW:
+        return 0.0  # a few marks (a letter, a word): no page of writing to bring to size
     return _text_height(comps) if len(comps) <= 20000 else 0.0
 
 
