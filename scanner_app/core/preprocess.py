@@ -29,6 +29,7 @@ import numpy as np
 from .types import Box, PageImage
 
 WORK_LONG_SIDE = 2200
+MAX_WORK_LONG_SIDE = 4400
 SHEET_DETECT_SIDE = 640
 MAX_SKEW_DEG = 8.0
 MIN_MARKS_FOR_SKEW = 12
@@ -308,10 +309,16 @@ def _typical_height(ink: np.ndarray) -> float:
     return _text_height(comps) if len(comps) <= 20000 else 0.0
 
 
-def prepare(page: PageImage, *, flatten_sheet: bool = True, deskew: bool = True) -> Prepared:
-    """Run the whole preprocessing chain on a page (see the module docstring)."""
+def prepare(
+    page: PageImage, *, flatten_sheet: bool = True, deskew: bool = True, long_side: int = WORK_LONG_SIDE
+) -> Prepared:
+    """Run the whole preprocessing chain on a page (see the module docstring).
+
+    When the writing turns out small at the working resolution and the page has more pixels
+    to give, the chain runs again on a larger working copy (up to ``MAX_WORK_LONG_SIDE``).
+    """
     notes: list[str] = []
-    grey, s = working_copy(page.pixels)
+    grey, s = working_copy(page.pixels, long_side)
     to_page = _scale_matrix(1.0 / s)
     quad = find_sheet(grey) if flatten_sheet else None
     if quad is not None:
@@ -323,6 +330,11 @@ def prepare(page: PageImage, *, flatten_sheet: bool = True, deskew: bool = True)
     # Read handwriting at a standard size: big writing is shrunk so its typical glyph is about
     # TEXT_HEIGHT px (small gaps in pen strokes close, specks shrink, and it is faster).
     th = _typical_height(remove_rules(ink))
+    if 0 < th < 0.95 * TEXT_HEIGHT and s < 1.0 and long_side < MAX_WORK_LONG_SIDE:
+        # Small writing on a big photo: read it from more of the photo's pixels.
+        bigger = int(min(MAX_WORK_LONG_SIDE, long_side * TEXT_HEIGHT / th, max(page.pixels.shape)))
+        if bigger > 1.1 * long_side:
+            return prepare(page, flatten_sheet=flatten_sheet, deskew=deskew, long_side=bigger)
     if th > 1.15 * TEXT_HEIGHT:
         f = TEXT_HEIGHT / th
         h, w = norm.shape
