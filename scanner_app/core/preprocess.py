@@ -10,7 +10,9 @@ Steps, each a plain function:
 3. :func:`normalise_light` divides by an estimate of the paper's brightness (a grey closing
    on a reduced copy, then a median), so light gradients and shadows even out;
 4. :func:`binarise` thresholds the normalised image (Otsu, clamped to a sane range so a
-   blank page does not turn its paper grain into ink);
+   blank page does not turn its paper grain into ink); a page of writing is then brought to a
+   standard size, its typical glyph ``TEXT_HEIGHT`` (20) px tall: big writing is shrunk,
+   small writing on a big photo is re-read from a larger working copy;
 5. :func:`remove_rules` deletes long horizontal and vertical lines (ruled paper, boxes);
 6. :func:`estimate_skew` / :func:`rotate` straighten small angles (up to ``MAX_SKEW_DEG``).
 
