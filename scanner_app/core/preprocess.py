@@ -77,10 +77,14 @@ def working_copy(grey: np.ndarray, long_side: int = WORK_LONG_SIDE) -> tuple[np.
 
 
 def _order_quad(q: np.ndarray) -> np.ndarray:
-    """Order 4 points as top-left, top-right, bottom-right, bottom-left."""
-    s = q.sum(1)
-    d = np.diff(q, axis=1).ravel()
-    return np.array([q[np.argmin(s)], q[np.argmin(d)], q[np.argmax(s)], q[np.argmax(d)]], np.float32)
+    """Order 4 points as top-left, top-right, bottom-right, bottom-left.
+
+    Sorting by angle around the centre keeps the 4 corners distinct; the sum/difference trick
+    can pick one corner twice when the sheet is turned by about 45 degrees.
+    """
+    c = q.mean(0)
+    q = q[np.argsort(np.arctan2(q[:, 1] - c[1], q[:, 0] - c[0]))]  # clockwise on screen (y down)
+    return np.roll(q, -int(np.argmin(q.sum(1))), axis=0).astype(np.float32)
 
 
 def _quad_from_mask(mask: np.ndarray) -> np.ndarray | None:
@@ -152,7 +156,7 @@ def find_sheet(grey: np.ndarray) -> np.ndarray | None:
     if contours:
         cv2.drawContours(filled, [max(contours, key=cv2.contourArea)], -1, 255, cv2.FILLED)
         masks.append(filled)
-    best, best_score = None, 0.0
+    best, candidates = None, []
     for mask in masks:
         quad = _quad_from_mask(mask)
         if quad is None or not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.int32)):
@@ -164,9 +168,17 @@ def find_sheet(grey: np.ndarray) -> np.ndarray | None:
         # The paper must stand out from its surroundings.
         if float(np.median(small[inside > 0])) - float(np.median(small[inside == 0])) < 20:
             continue
+        # A shadow with a crisp edge can cut a smaller bright quadrilateral out of the sheet.
         support = _edge_support(grad, quad)
-        if support >= 0.75 and support > best_score:
-            best, best_score = quad, support
+        if support >= 0.75:
+            candidates.append((support, cv2.contourArea(quad), quad))
+    if candidates:
+        # The tightest outline usually fits best (the Canny one sits a few pixels outside the sheet),
+        # unless another sharp-sided candidate is clearly larger: then the first was a shaded cut.
+        support, area, best = max(candidates, key=lambda c: c[0])
+        larger = [c for c in candidates if c[1] > 1.15 * area]
+        if larger:
+            best = max(larger, key=lambda c: c[1])[2]
     if best is None:
         return None
     return _order_quad(best / s)
