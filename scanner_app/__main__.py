@@ -32,12 +32,9 @@ SELF_TEST_MAX_CER = 0.2
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from scanner_app import __version__  # one source of truth, also in a checkout or a frozen bundle
 
-        return version("handwriting-scanner")
-    except Exception:  # not installed (a source checkout or a frozen bundle)
-        return "0.1.0"
+    return __version__
 
 
 class _Parser(argparse.ArgumentParser):
