@@ -203,14 +203,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def _cer(truth: str, guess: str) -> float:
     """Character error rate (Levenshtein distance / truth length), ignoring line breaks and case."""
+    from .core.metrics import edit_distance
+
     a, b = " ".join(truth.lower().split()), " ".join(guess.lower().split())
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1] / max(len(a), 1)
+    return edit_distance(a, b) / max(len(a), 1)
 
 
 def _self_test(args: argparse.Namespace) -> int:

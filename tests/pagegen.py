@@ -34,6 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scanner_app.core.metrics import edit_distance  # re-exported: tests and benchmarks import it from here
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "strokes_sample.npz"
 CHARS = string.digits + string.ascii_uppercase + string.ascii_lowercase  # EMNIST ByClass order
@@ -434,17 +436,6 @@ def cer(truth: str, guess: str) -> float:
     if not truth:
         return 0.0 if not guess else 1.0
     return edit_distance(truth, guess) / len(truth)
-
-
-def edit_distance(a: str | list, b: str | list) -> int:
-    """Levenshtein distance between two sequences."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
 
 
 def word_accuracy(truth: str, guess: str) -> float:
