@@ -95,9 +95,30 @@ def components(ink: np.ndarray) -> tuple[list[_Comp], np.ndarray]:
     return comps, labels
 
 
-def _text_height(comps: list[_Comp]) -> float:
-    """Typical height of glyph-sized components (a robust, area-weighted median)."""
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical pen width in pixels: twice the ink area over the outline length.
+
+    A long stroke of width s and length L has area s*L and an outline about 2L long.
+    """
+    mask = (ink > 0).astype(np.uint8)
+    area = float(np.count_nonzero(mask))
+    if area == 0:
+        return 0.0
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = float(sum(cv2.arcLength(c, True) for c in contours))
+    return 2.0 * area / max(perimeter, 1.0)
+
+
+def _text_height(comps: list[_Comp], stroke: float = 0.0) -> float:
+    """Typical height of glyph-sized components (a robust, area-weighted median).
+
+    Flat marks only a few pen widths high (a T-bar drawn apart, the bars of an F, a dash) say
+    nothing about the text height and are left out, so a letter drawn as a bar and a stem is
+    measured by its stem (otherwise the stem looks like a rule 4 "text heights" tall).
+    """
     cand = [c for c in comps if c.h >= MIN_TEXT_HEIGHT and c.area >= 12 and c.w < 12 * c.h]
+    tall = [c for c in cand if c.h >= 3.0 * stroke]
+    cand = tall or cand
     if not cand:
         return 0.0
     hs = np.array([c.h for c in cand], np.float64)
@@ -321,7 +342,8 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
     comps, labels = components(ink)
     if len(comps) > MAX_COMPONENTS:
         return Layout((), (), 0.0, ("The page is too noisy to find handwriting on it.",))
-    th = _text_height(comps)
+    sw = stroke_width(ink)
+    th = _text_height(comps, sw)
     if th < MIN_TEXT_HEIGHT:
         return Layout((), (), 0.0, ())
     glyphs, marks = [], []

@@ -177,3 +177,29 @@ def test_specks_and_ruled_lines_are_ignored(source):
 def test_degenerate_pages_give_few_characters(img):
     _, lay, _ = _layout_on_page(img)
     assert len(lay.chars) <= 5
+
+
+def _bar_and_stem_letters() -> dict[str, np.ndarray]:
+    """Letters drawn as separate strokes, a flat bar and a tall stem (as UNIPEN writers do)."""
+    t = np.zeros((190, 190), np.uint8)
+    cv2.line(t, (67, 67), (123, 74), 255, 6)  # the bar, a little slanted
+    cv2.line(t, (100, 88), (98, 125), 255, 6)  # the stem, apart from it
+    f = np.zeros((190, 190), np.uint8)
+    cv2.line(f, (70, 68), (117, 68), 255, 7)  # top bar
+    cv2.line(f, (68, 84), (68, 121), 255, 7)  # stem
+    cv2.line(f, (80, 102), (104, 102), 255, 7)  # middle bar
+    return {"T": t, "F": f}
+
+
+@pytest.mark.parametrize("letter", ["T", "F"])
+def test_a_letter_of_bar_and_stem_is_one_character(letter):
+    # A flat bar must not set the text height: with it, the stem of a T fell on a line of
+    # its own, and the stem of an F looked 5 "text heights" tall and was dropped as a rule.
+    ink = _bar_and_stem_letters()[letter]
+    lay = segment(ink)
+    assert len(lay.lines) == 1
+    assert len(lay.chars) == 1
+    ys, xs = np.nonzero(ink)
+    box = lay.chars[0].box
+    assert (box.x, box.y, box.x2, box.y2) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert lay.text_height > 30  # the stem's height, not the bar's
