@@ -11,7 +11,9 @@ Works on connected components of the ink image (8-connected):
   within half a text height; lines are then ordered top to bottom;
 * **characters**: components of one line stacked one above the other (a t-bar, the flag of a
   5) or nested in each other's columns are one character; a component much wider than the line's
-  typical character is split at the columns with the least ink (touching characters);
+  typical character is split at the columns with the least ink (touching characters); side-by-side
+  pieces whose ink nearly touches (well under a pen width, and far closer than the line's
+  typical spacing) are one character (a b or k drawn as stem and bowl);
 * **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word (higher
   when the line's gaps form two clearly separate groups: a writer who spaces letters widely).
 
@@ -259,6 +261,46 @@ def _merge_overlapping(line: list[_Comp]) -> list[_Comp]:
     return out
 
 
+def _ink_distance(a: _Comp, b: _Comp, labels: np.ndarray) -> float:
+    """Smallest distance (px) between the ink of ``a`` and the ink of ``b``."""
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    x1, y1 = max(a.x2, b.x2), max(a.y2, b.y2)
+    sub = labels[y0:y1, x0:x1]
+    not_a = (~np.isin(sub, a.labels)).astype(np.uint8)
+    dist = cv2.distanceTransform(not_a, cv2.DIST_L2, 3)
+    in_b = np.isin(sub, b.labels)
+    return float(dist[in_b].min()) if in_b.any() else float("inf")
+
+
+def _join_close(line: list[_Comp], labels: np.ndarray, stroke: float, line_h: float) -> list[_Comp]:
+    """Join side-by-side neighbours whose ink comes far closer than letters do.
+
+    Writers draw some letters as separate strokes side by side (the stem and bowl of a b, the
+    stem and arms of a k): the pen lifts, but the pieces nearly touch. Letters are spaced by
+    about a pen width or more, so two marks whose ink is under 0.65 pen widths apart, and
+    under a fifth of the line's typical spacing between marks when the line has enough of
+    them (a tightly written line), are one character if together they are still
+    letter-sized (at most 0.8 x the line height wide). Box gaps alone cannot tell:
+    neighbouring slanted letters overlap in their columns; the ink distance can.
+    """
+    if len(line) < 2 or stroke <= 0:
+        return list(line)
+    line = sorted(line, key=lambda c: c.x)
+    dists = [_ink_distance(a, b, labels) for a, b in zip(line, line[1:], strict=False)]
+    limit = 0.65 * stroke
+    if len(dists) >= 3:  # the line's own letter spacing: a join is far closer than typical
+        limit = min(limit, 0.2 * float(np.median(dists)))
+    out = [line[0]]
+    for c, d in zip(line[1:], dists, strict=True):
+        p = out[-1]
+        close = c.x - p.x2 <= stroke and max(p.x2, c.x2) - min(p.x, c.x) <= 0.8 * line_h and d <= limit
+        if close:
+            out[-1] = p.merge(c)
+        else:
+            out.append(c)
+    return out
+
+
 def _split_wide(
     c: _Comp, labels: np.ndarray, char_w: float, th: float, min_ratio: float = 1.7
 ) -> list[tuple[int, int]]:
@@ -367,6 +409,7 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
         merged = _merge_overlapping(line)
         heights = sorted(c.h for c in merged)
         line_h = float(np.percentile(heights, 75)) if heights else th
+        merged = _join_close(merged, labels, sw, line_h)
         if len(merged) == 1 and merged[0].area < 0.02 * th * th * 4:
             continue  # a lonely speck is not a line
         widths = [c.w for c in merged if c.w < 2.5 * line_h]

@@ -203,3 +203,29 @@ def test_a_letter_of_bar_and_stem_is_one_character(letter):
     box = lay.chars[0].box
     assert (box.x, box.y, box.x2, box.y2) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     assert lay.text_height > 30  # the stem's height, not the bar's
+
+
+def _b_of_two_strokes(ink: np.ndarray, x: int) -> None:
+    """Draw a 'b' as a stem and a separate bowl whose ink nearly touches it (a pen lift)."""
+    cv2.line(ink, (x, 60), (x, 120), 255, 6)
+    cv2.ellipse(ink, (x + 22, 104), (14, 15), 0, 0, 360, 255, 6)
+
+
+def test_a_letter_of_two_nearly_touching_strokes_is_one_character():
+    ink = np.zeros((180, 180), np.uint8)
+    _b_of_two_strokes(ink, 70)
+    lay = segment(ink)
+    assert len(lay.chars) == 1
+    ys, xs = np.nonzero(ink)
+    box = lay.chars[0].box
+    assert (box.x, box.x2) == (xs.min(), xs.max() + 1)
+
+
+def test_letters_about_a_pen_width_apart_stay_apart():
+    # An 'l' beside an 'o', as close as letters of a word get (about a pen width of paper
+    # between them), is two characters even on an image with nothing else to compare with.
+    ink = np.zeros((180, 180), np.uint8)
+    cv2.line(ink, (70, 60), (70, 120), 255, 6)
+    cv2.ellipse(ink, (97, 104), (14, 15), 0, 0, 360, 255, 6)
+    lay = segment(ink)
+    assert len(lay.chars) == 2
