@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .crops import stroke_width
 from .types import Box, CharBox, LineBox
 
 WORD_GAP = 0.42  # word gap as a fraction of the line's text (cap) height
@@ -95,20 +96,6 @@ def components(ink: np.ndarray) -> tuple[list[_Comp], np.ndarray]:
         if i > 0
     ]
     return comps, labels
-
-
-def stroke_width(ink: np.ndarray) -> float:
-    """Typical pen width in pixels: twice the ink area over the outline length.
-
-    A long stroke of width s and length L has area s*L and an outline about 2L long.
-    """
-    mask = (ink > 0).astype(np.uint8)
-    area = float(np.count_nonzero(mask))
-    if area == 0:
-        return 0.0
-    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = float(sum(cv2.arcLength(c, True) for c in contours))
-    return 2.0 * area / max(perimeter, 1.0)
 
 
 def _text_height(comps: list[_Comp], stroke: float = 0.0) -> float:
@@ -384,7 +371,7 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
     comps, labels = components(ink)
     if len(comps) > MAX_COMPONENTS:
         return Layout((), (), 0.0, ("The page is too noisy to find handwriting on it.",))
-    sw = stroke_width(ink)
+    sw = stroke_width(ink > 0)  # the pen-width estimate the crop framing uses
     th = _text_height(comps, sw)
     if th < MIN_TEXT_HEIGHT:
         return Layout((), (), 0.0, ())
