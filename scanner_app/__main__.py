@@ -97,9 +97,14 @@ def _model_summary(args: argparse.Namespace) -> str:
         return f"model: unavailable ({card_path}: {exc.__class__.__name__})"
     classes = card.get("classes") or []
     acc = card.get("test_accuracy")
-    if isinstance(acc, dict):  # one figure per test set
+    in_charset = card.get("test_accuracy_charset") or {}
+    if isinstance(acc, dict):  # one figure per test set; letter-or-digit-known figure first when there is one
         acc_text = ", ".join(
-            f"{k} {float(v) * 100:.1f}%" for k, v in acc.items() if isinstance(v, int | float)
+            f"{k} {float(in_charset[k]) * 100:.1f}% (36-way {float(v) * 100:.1f}%)"
+            if isinstance(in_charset.get(k), int | float)
+            else f"{k} {float(v) * 100:.1f}%"
+            for k, v in acc.items()
+            if isinstance(v, int | float)
         )
     elif isinstance(acc, int | float):
         acc_text = f"{float(acc) * 100:.1f}%"

@@ -192,6 +192,10 @@ def test_version_and_self_test(capsys):
     assert main(["--version"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("handwriting-scanner ") and "36 classes" in out and "test accuracy" in out
+    # The summary quotes the card's held-out figures, letter-or-digit-known first.
+    card = json.loads((REPO_ROOT / "assets" / "model" / "model_card.json").read_text(encoding="utf-8"))
+    for name, acc in card["test_accuracy_charset"].items():
+        assert f"{name} {acc * 100:.1f}% (36-way {card['test_accuracy'][name] * 100:.1f}%)" in out
     assert main(["--self-test"]) == 0
     assert capsys.readouterr().out.startswith("OK")
 
