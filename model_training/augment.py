@@ -23,6 +23,8 @@ import numpy as np
 
 from scanner_app.core import crops
 
+from .data import save_array_atomic
+
 UP = 3  # distort at 3x resolution so thin strokes survive rotation and elastic warps
 PAD = 8
 
@@ -39,10 +41,7 @@ def _cached(key: str, cache_dir: Path | None, make) -> np.ndarray:
         return np.load(path)
     out = make()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, out)
-        tmp.replace(path)
+        save_array_atomic(path, out)
     return out
 
 

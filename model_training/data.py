@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from scanner_app.core import crops
+from scanner_app.core.classifier import sha256_file  # noqa: F401 (re-exported for export.py)
 
 LABELS: tuple[str, ...] = tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 NUM_CLASSES = len(LABELS)
@@ -75,13 +76,12 @@ def to_class36(y_byclass: np.ndarray, y_letter: np.ndarray) -> np.ndarray:
     return np.where(y_byclass < 10, y_byclass, 9 + y_letter).astype(np.int64)
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def save_array_atomic(path: Path, array: np.ndarray) -> None:
+    """Write a cache array so an interrupted run never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
 
 
 @dataclass
@@ -260,10 +260,7 @@ def frame_cached(
         if progress:
             print(f"  framing {key}: {min(i + step, len(x))}/{len(x)}", flush=True)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, out)
-        tmp.replace(path)
+        save_array_atomic(path, out)
     return out
 
 

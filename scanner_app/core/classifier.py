@@ -57,7 +57,8 @@ def _read_json(path: Path) -> Any:
         raise ModelError(f"The character model file {path} is damaged ({err}). Reinstall the app.") from err
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file (read in 1 MiB chunks)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -123,7 +124,7 @@ class CharClassifier:
             )
         if not onnx_path.is_file():
             raise ModelError(f"The character model is incomplete: {onnx_path} is missing. Reinstall the app.")
-        if _sha256(onnx_path) != card.get("onnx_sha256"):
+        if sha256_file(onnx_path) != card.get("onnx_sha256"):
             raise ModelError(
                 f"The model file {onnx_path} does not match its model card (sha256 differs): "
                 "it is damaged or from another version. Reinstall the app."
