@@ -1,7 +1,7 @@
 """Load a page image from a file: any common format, any pixel mode, sane sizes.
 
 Formats: PNG, JPEG, TIFF (every page of a multi-page file), BMP, WebP, GIF (first frame),
-HEIC/HEIF (through pillow-heif) and PDF (every page, rendered at ``PDF_DPI`` through pypdfium2).
+HEIC/HEIF (through pi-heif) and PDF (every page, rendered at ``PDF_DPI`` through pypdfium2).
 
 Every page comes back as a :class:`~scanner_app.core.types.PageImage`: uint8 grey, EXIF
 orientation applied, transparency composited over white, 16-bit and float images rescaled,
@@ -38,16 +38,23 @@ _HEIF_REGISTERED = False
 
 
 def _register_heif() -> None:
-    """Teach Pillow to open HEIC/HEIF (lazily: pillow-heif is only needed for those files)."""
+    """Teach Pillow to open HEIC/HEIF (lazily: pi-heif is only needed for those files).
+
+    pi-heif is the decode-only build of pillow-heif (same API and libheif, without the 23 MB HEVC encoder);
+    pillow-heif is used where only it is installed.
+    """
     global _HEIF_REGISTERED
     if _HEIF_REGISTERED:
         return
     try:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - optional at run time
-        pass
+        import pi_heif as heif
+    except ImportError:
+        try:
+            import pillow_heif as heif
+        except ImportError:  # pragma: no cover - optional at run time
+            heif = None
+    if heif is not None:
+        heif.register_heif_opener()
     _HEIF_REGISTERED = True
 
 
