@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--run-dir", default="runs/train", help="checkpoints, TensorBoard logs, resume backup")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--width", type=int, default=48, help="filters in the first block (model size)")
     g = t.add_argument_group("ingredients (for ablations)")
     g.add_argument("--augment-copies", type=int, default=1, help="distorted copies of each real sample")
     g.add_argument(
@@ -35,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     g.add_argument("--fonts", type=int, default=20, help="synthetic glyphs per font and character (0: none)")
     g.add_argument("--no-graph-augment", action="store_true", help="no per-batch jitter")
-    g.add_argument("--keep-unipen-flagged", action="store_true", help="train on flagged UNIPEN samples too")
+    g.add_argument(
+        "--drop-unipen-flagged", action="store_true", help="leave out UNIPEN samples the quality flag marks"
+    )
     g.add_argument("--limit", type=int, default=0, help="at most this many samples per training set")
     g.add_argument("--steps", type=int, default=1000, help="steps per epoch (0: one pass over the set)")
     g.add_argument("--no-export", action="store_true")
@@ -73,13 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=a.batch_size,
             learning_rate=a.lr,
             seed=a.seed,
+            width=a.width,
             resume=a.resume,
             verbose=2 if a.quiet else 1,
             augment_copies=a.augment_copies,
             rerender_widths=a.rerender,
             fonts_per_char=a.fonts,
             in_graph_augment=not a.no_graph_augment,
-            drop_unipen_flagged=not a.keep_unipen_flagged,
+            drop_unipen_flagged=a.drop_unipen_flagged,
             limit_per_set=a.limit,
             max_steps_per_epoch=a.steps,
             export=not a.no_export,

@@ -1,6 +1,6 @@
 """Model: a small VGG-style CNN for 28 x 28 character crops (about 0.5 M parameters).
 
-conv 32-32 / pool / conv 64-64 / pool / conv 128 / pool / dense 256 (the embedding) / 36-way softmax,
+conv W-W / pool / conv 2W-2W / pool / conv 4W / pool / dense 256 (W = ``width``, 48 by default) (the embedding) / 36-way softmax,
 with batch normalisation after every convolution and dropout before the classifier.
 """
 
