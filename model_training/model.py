@@ -1,7 +1,8 @@
-"""Model: a small VGG-style CNN for 28 x 28 character crops (about 0.5 M parameters).
+"""Model: a small VGG-style CNN for 28 x 28 character crops (about 0.77 M parameters at width 48).
 
-conv W-W / pool / conv 2W-2W / pool / conv 4W / pool / dense 256 (W = ``width``, 48 by default) (the embedding) / 36-way softmax,
-with batch normalisation after every convolution and dropout before the classifier.
+conv W-W / pool / conv 2W-2W / pool / conv 4W / pool / dense 256 (the embedding) / 36-way softmax
+(W = ``width``, 48 by default), with batch normalisation after every convolution and dropout
+before the classifier.
 """
 
 from __future__ import annotations
