@@ -659,6 +659,8 @@ class MainWindow(QMainWindow):
         self.page_view.set_page(page.pixels, page.scale)
         self.page_view.set_predictions(result.chars)
         self.editor.set_result(result)
+        # A fresh reading is text the user has not saved yet: closing or opening another page asks first.
+        self.editor.document().setModified(bool(result.text.strip()))
         self.current_path = None
         self.document_name = Path(self._scan_name).stem or "Untitled"
         self._update_title()

@@ -131,3 +131,21 @@ def test_settings_are_remembered_in_their_own_file(qtbot, make_window, settings,
     assert (tmp_path / "settings.ini").is_file()
     second._fill_recent_menu()
     assert [a.text() for a in second.recent_menu.actions()] == [f"&1 {PAGE.name}"]
+
+
+def test_a_fresh_scan_counts_as_unsaved_text(qtbot, window, answers, tmp_path):
+    from tests.gui.test_scan import scan_and_wait
+
+    scan_and_wait(qtbot, window)
+    assert window.editor.toPlainText().strip()
+    assert window.editor.document().isModified() and window.isWindowModified()
+    # Closing asks; Cancel keeps the window and the reading.
+    answers.unsaved_answer = dialogs.CANCEL
+    assert window.close() is False
+    assert answers.unsaved_prompts == 1 and window.isVisible()
+    # Saving it clears the mark; a second scan over saved text does not ask again.
+    answers.save_path = str(tmp_path / "page.txt")
+    assert window.save()
+    assert not window.isWindowModified()
+    scan_and_wait(qtbot, window)
+    assert answers.unsaved_prompts == 1
