@@ -1,15 +1,17 @@
 """Print the packaged app's size and start-up: the figures of the "packaged app" issue.
 
-Build the bundle first, in a clean venv (``pip install . pyinstaller && pyinstaller build.spec``), then:
+Build the bundle first (``.ci/run package`` does all of it): a clean venv, the slim OpenCV wheel from
+``packaging/build_slim_opencv.sh``, then ``pip install ".[package]"`` and ``pyinstaller build.spec``. Then:
 
     python benchmarks/bench_bundle.py [--dist dist/handwriting-scanner] [--runs 5] [--archive]
 
-It prints the bundle's size (total, per component, largest files), the self-test's start-to-exit time in
-fresh processes (the first run, usually from a cold file cache, and the median), ``--version``, and on Linux
-the time from launching the windowed executable to its model being loaded (seen in ``/proc/PID/maps``).
-``--archive`` also builds the .tar.gz users download and prints its size. Targets: bundle <= 300 MB on Linux,
-self-test <= 1 s. As a baseline it prints the installed size of TensorFlow and the time of
-``import tensorflow`` when the interpreter running this script has TensorFlow.
+It prints the bundle's size (total, per component, largest files); which OpenCV and HEIC decoder it carries
+(the slim OpenCV build or the stock wheel; pi-heif, or pillow-heif with its HEVC encoder); the self-test's
+start-to-exit time in fresh processes (the first run, usually from a cold file cache, and the median);
+``--version``; and on Linux the time from launching the windowed executable to its model being loaded (seen
+in ``/proc/PID/maps``). ``--archive`` also builds the .tar.gz users download and prints its size. Targets:
+bundle <= 300 MB on Linux, self-test <= 1 s. As a baseline it prints the installed size of TensorFlow and the
+time of ``import tensorflow`` when the interpreter running this script has TensorFlow.
 """
 
 from __future__ import annotations
@@ -43,6 +45,28 @@ def component_sizes(dist: Path) -> Counter[str]:
         if p.is_file() and not p.is_symlink():
             sizes[p.relative_to(internal).parts[0]] += p.stat().st_size
     return sizes
+
+
+def bundle_flavour(dist: Path) -> list[str]:
+    """Lines saying which OpenCV and HEIC decoder the bundle carries (the two biggest avoidable weights)."""
+    internal = dist / "_internal"
+    cv2_libs = sorted((internal / "cv2").glob("cv2*")) if (internal / "cv2").is_dir() else []
+    cv2_size = sum(p.stat().st_size for p in cv2_libs if p.is_file())
+    stock_libs = internal / "opencv_python_headless.libs"
+    if stock_libs.is_dir():
+        extra = folder_size(stock_libs)
+        cv = f"stock opencv-python-headless wheel (cv2 {cv2_size / MB:.0f} MB + {extra / MB:.0f} MB of"
+        cv += " FFmpeg, OpenBLAS...): build packaging/build_slim_opencv.sh and install it first"
+    else:
+        cv = f"slim build (cv2 {cv2_size / MB:.1f} MB, no libraries of its own)"
+    # The Python code sits in the PYZ archive; the extension module and its libraries are files.
+    if any(internal.glob("_pi_heif*")):
+        heif = f"pi-heif, decode only ({folder_size(internal / 'pi_heif.libs') / MB:.1f} MB of libraries)"
+    elif any(internal.glob("_pillow_heif*")):
+        heif = f"pillow-heif with its HEVC encoder ({folder_size(internal / 'pillow_heif.libs') / MB:.0f} MB)"
+    else:
+        heif = "none (HEIC photos cannot be opened)"
+    return [f"OpenCV: {cv}", f"HEIC: {heif}"]
 
 
 def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
@@ -119,6 +143,8 @@ def main() -> int:
     size = folder_size(args.dist)
     print(f"bundle: {args.dist}")
     print(f"bundle size: {size / MB:.1f} MB (target <= 300 MB; a TensorFlow bundle is about 1200 MB)")
+    for line in bundle_flavour(args.dist):
+        print(line)
     print("largest components (_internal/...):")
     for name, sz in component_sizes(args.dist).most_common(10):
         print(f"  {sz / MB:7.1f} MB  {name}")
