@@ -8,10 +8,11 @@
 #   packaging/build_slim_opencv.sh [PYTHON]     # PYTHON: the interpreter of the packaging venv (default python3)
 #
 # The last line printed is the wheel's path. Wheels are cached in .cache/slim-opencv/<key>/ (git-ignored; the key
-# covers this script, the OpenCV version, the Python version and the platform), so a second run is instant.
+# covers the CMake options, RECIPE, the OpenCV version, the Python version and the platform), so a second run is
+# instant. A failed build keeps its source, build folder and build venv there and resumes when run again.
 # Environment: OPENCV_VERSION (default: the version pinned below), SLIM_OPENCV_CACHE (cache folder),
 # SLIM_OPENCV_JOBS (parallel compile jobs, default 2). The compile runs under `nice -n 19` where `nice` exists.
-# Needs a C++ compiler and CMake >= 3.13 (pip installs CMake if the system has none), and network access to PyPI
+# Needs a C++ compiler and CMake >= 3.13 (installed from PyPI if the system has none), and network access to PyPI
 # only: every OpenCV option that would download at configure time (IPP, KleidiCV, FFmpeg on Windows) is off.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
