@@ -8,6 +8,7 @@ model, restricted to the same charset. The two accuracies must be within one poi
 page path (binarise, segment, frame) must not lose what the model can read.
 
     python benchmarks/bench_isolated.py --n 600
+    python benchmarks/bench_isolated.py --n 600 --seed 7 11 1 2 3 --show-failures --keep /tmp/fails
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,17 +53,33 @@ def test_samples(charset: str, n: int, rng: np.random.Generator):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=600, help="characters per charset")
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, nargs="+", default=[7], help="one or more seeds (one table row each)")
+    ap.add_argument("--charset", choices=("letters", "digits"), nargs="+", default=["letters", "digits"])
+    ap.add_argument(
+        "--show-failures", action="store_true", help="print label, reading and model reading of each miss"
+    )
+    ap.add_argument("--keep", type=Path, help="write the pages the whole path misreads into this folder")
     args = ap.parse_args(argv)
     clf = CharClassifier.load()
-    rng = np.random.default_rng(args.seed)
+    for seed in args.seed:
+        run_seed(clf, seed, args)
+    return 0
+
+
+def run_seed(clf: CharClassifier, seed: int, args: argparse.Namespace) -> None:
+    """Print one row per charset for one seed (same samples and sizes as before for ``--seed N``)."""
+    rng = np.random.default_rng(seed)
     for charset in ("letters", "digits"):
+        if charset not in args.charset:  # draw the samples anyway: each seed's characters stay the same
+            test_samples(charset, args.n, rng)
+            continue
         strokes, crops, ys = test_samples(charset, args.n, rng)
         truth = [CHARS[int(v)].upper() for v in ys]
         model = [a[0][0] for a in clf.top_k(clf.predict_proba(crops.astype(np.float32) / 255.0), 1, charset)]
         model_acc = float(np.mean([m == t for m, t in zip(model, truth, strict=True)]))
         hits, empty = 0, 0
-        for st, t, v in zip(strokes, truth, ys, strict=True):
+        fails = []
+        for k, (st, t, v) in enumerate(zip(strokes, truth, ys, strict=True)):
             ch = CHARS[int(v)]
             cap = float(rng.uniform(40, 60))
             gh, _ = _placement(ch, cap)
@@ -74,13 +92,25 @@ def main(argv: list[str] | None = None) -> int:
             got = result.text.replace(" ", "").replace("\n", "").upper()
             empty += got == ""
             hits += got == t
+            if got != t:
+                fails.append(
+                    f"{CHARS[int(v)]}->{got or '-'}{'' if model[k] == t else '(model ' + model[k] + ')'}"
+                )
+                if args.keep is not None:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    name = f"s{seed}_{charset}_{k:03d}_{CHARS[int(v)]}_read_{got or 'none'}.png"
+                    cv2.imwrite(str(args.keep / name), page.astype(np.uint8))
         path_acc = hits / len(truth)
         print(
-            f"{charset:<8} n={len(truth)}  whole path {100 * path_acc:6.2f}%"
+            f"seed {seed:<3} {charset:<8} n={len(truth)}  whole path {100 * path_acc:6.2f}%"
             f"   model on crops {100 * model_acc:6.2f}%"
-            f"   difference {100 * (path_acc - model_acc):+5.2f} points   (empty results: {empty})"
+            f"   difference {100 * (path_acc - model_acc):+5.2f} points   (empty results: {empty})",
+            flush=True,
         )
-    return 0
+        if args.show_failures and fails:
+            print(
+                "   misses (truth->reading, model's reading if it missed too): " + " ".join(fails), flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -81,9 +81,17 @@ def scan(
         )
     yield Progress("layout", 1, total)
 
+    allowed = _charset_index(classifier.labels, config.charset)
+
     def scorer(boxes: list[CharBox]) -> np.ndarray:
-        """Classifier confidence per candidate character (to decide splits of wide marks)."""
-        return classifier.predict_proba(crops_from_page(prep.soft, boxes).crops).max(1)
+        """Classifier confidence per candidate character, within the charset asked for.
+
+        The layout asks it whether a wide mark is better read as several letters, and
+        whether a few pieces alone on a line are one letter drawn in strokes. A stem reads
+        as 1, I or L, so within letters (or digits) it is less sure than among all labels.
+        """
+        probs = classifier.predict_proba(crops_from_page(prep.soft, boxes).crops)[:, allowed]
+        return probs.max(1) / np.clip(probs.sum(1), 1e-9, None)
 
     layout = segment(prep.ink, scorer)
     notes.extend(layout.notes)
@@ -151,15 +159,18 @@ def _inked(chars: list[CharBox], soft: np.ndarray) -> np.ndarray:
     return keep
 
 
+def _charset_index(labels, charset: str) -> list[int]:
+    """Return the indices of the labels a charset allows."""
+    if charset == "digits":
+        return [i for i, c in enumerate(labels) if c.isdigit()]
+    if charset == "letters":
+        return [i for i, c in enumerate(labels) if c.isalpha()]
+    return list(range(len(labels)))
+
+
 def _plausible(chars: list[CharBox], probs: np.ndarray, labels, charset: str) -> np.ndarray:
     """Mask of characters worth keeping: lone low-confidence marks are dropped."""
-    if charset == "digits":
-        idx = [i for i, c in enumerate(labels) if c.isdigit()]
-    elif charset == "letters":
-        idx = [i for i, c in enumerate(labels) if c.isalpha()]
-    else:
-        idx = list(range(len(labels)))
-    sub = probs[:, idx]
+    sub = probs[:, _charset_index(labels, charset)]
     conf = sub.max(1) / np.clip(sub.sum(1), 1e-9, None)
     words: dict[tuple[int, int], int] = {}
     for c in chars:

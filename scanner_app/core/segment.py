@@ -37,6 +37,15 @@ MIN_TEXT_HEIGHT = 6  # px: anything smaller is noise at the working resolution
 MAX_COMPONENTS = 20000  # a page of pure noise must not take forever
 MAX_INK_FRACTION = 0.3
 SPLIT_GAIN = 0.1  # pieces must read this much more surely (mean max probability) than the whole
+# A line of a few glyphs is one letter drawn in strokes when the glyphs fit a box JOIN_WIDTH x
+# the line height wide, their ink is at most JOIN_GAP x the line height apart (a pen lift), and
+# framed together they read JOIN_GAIN more surely (classifier confidence) than their mean.
+# Tuned on TRAIN writers: isolated characters vs short words alone on a line.
+JOIN_GAIN = 0.05
+JOIN_WIDTH = 1.6  # a 5 with a long flag, a wide K
+JOIN_GAP = 0.1
+JOIN_MARK_GAP = 0.6  # a mark right above or below (an i's dot) may be this far
+JOIN_MAX_PIECES = 3
 Scorer = Callable[[list[CharBox]], np.ndarray]
 
 
@@ -118,7 +127,7 @@ def _text_height(comps: list[_Comp], stroke: float = 0.0) -> float:
     return float(hs[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
+def _group_lines(comps: list[_Comp], th: float, stroke: float = 0.0) -> list[list[_Comp]]:
     """Assign components (left to right) to lines by their running centre line."""
     lines: list[list[_Comp]] = []
     centres: list[list[float]] = []
@@ -162,14 +171,17 @@ def _group_lines(comps: list[_Comp], th: float) -> list[list[_Comp]]:
             continue
         y = float(np.median([c.cy for c in line]))
         x0, x1 = min(c.x for c in line), max(c.x2 for c in line)
+        # Bars (a J's top bar drawn apart, a floating T-bar) may float further from their stem.
+        reach = (2.0 if all(c.h < 3.0 * stroke for c in line) else 1.3) * th
         best, best_key = -1, None
         for j, other in enumerate(merged):
             if j == i or not alive[j]:
                 continue
-            if x1 < min(c.x for c in other) or x0 > max(c.x2 for c in other):
+            # A little to the side still counts (an i-dot or a P's bowl offset by the slant).
+            if x1 < min(c.x for c in other) - 0.25 * th or x0 > max(c.x2 for c in other) + 0.25 * th:
                 continue
             d = abs(float(np.median([c.cy for c in other])) - y)
-            if d >= 1.3 * th:
+            if d >= reach:
                 continue
             key = (len(other) > 2, -d)
             if best_key is None or key > best_key:
@@ -356,6 +368,116 @@ def _char_box(c: _Comp, labels: np.ndarray, x0: int, x1: int) -> CharBox | None:
     return CharBox(Box(xa, y0, xb - xa, y1 - y0), line=0, word=0, mask=mask)
 
 
+@dataclass
+class _Line:
+    """One text line between the layout steps: its glyphs (left to right) and scale."""
+
+    comps: list[_Comp]
+    line_h: float
+    char_w: float
+
+
+def _join_gain(comps: list[_Comp], labels: np.ndarray, line_h: float) -> float | None:
+    """Return the gain the classifier must see to read a short line's glyphs as one letter.
+
+    A letter drawn as separate strokes alone on its line (the bars of an H or K, the flag of
+    a 5, the bowl of a P) gives two or three glyphs that fit one letter's box and whose ink
+    nearly touches (a pen lift: under ``JOIN_GAP`` x the line height); a mark above or below
+    a glyph (an i's dot or a J's bar offset by the slant) may float further (``JOIN_MARK_GAP``).
+    Returns None when the glyphs are no such candidate: further apart they are a short word.
+    Within longer lines, neighbouring letters of a word are as close as the strokes of one
+    letter and the classifier reads many joined neighbours ('cl' as d) as surely as one
+    letter, so only lines of a few glyphs are asked.
+    """
+    if not 2 <= len(comps) <= JOIN_MAX_PIECES:
+        return None
+    x0, x1 = min(c.x for c in comps), max(c.x2 for c in comps)
+    y0, y1 = min(c.y for c in comps), max(c.y2 for c in comps)
+    scale = max(line_h, y1 - y0)  # the line's height, or the glyphs' own when taller (an i's dot)
+    if x1 - x0 > JOIN_WIDTH * scale:
+        return None
+    gaps = [_ink_distance(a, b, labels) for a, b in zip(comps, comps[1:], strict=False)]
+    if len(comps) == 2:
+        a, b = comps
+        if min(a.y2, b.y2) - max(a.y, b.y) <= 0.05 * scale and gaps[0] <= JOIN_MARK_GAP * scale:
+            return 0.0  # one above the other: a letter and its mark
+    return JOIN_GAIN if max(gaps) <= JOIN_GAP * scale else None
+
+
+def _resolve(work: list[_Line], labels: np.ndarray, scorer: Scorer | None) -> list[list[CharBox]]:
+    """Turn each line's glyphs into characters: classifier-arbitrated joins and splits.
+
+    Without a scorer, wide glyphs are split at low-ink columns and nothing else happens. With
+    one, every question on the page is put to the classifier in a single batch:
+
+    * a wide glyph is split only when its pieces read more surely (mean confidence) than the
+      whole by ``SPLIT_GAIN`` (an 'm' or a 'w' stays whole, touching letters come apart);
+    * a line of a few glyphs that fit one letter's box and nearly touch (:func:`_join_gain`)
+      becomes one character when the glyphs framed together read more surely than their
+      mean confidence by the gain asked (a letter drawn in separate strokes).
+
+    """
+    queries: list[CharBox] = []
+
+    def ask(cb: CharBox | None) -> int:
+        if cb is None:
+            return -1
+        queries.append(cb)
+        return len(queries) - 1
+
+    plans = []  # per line: (gain, union query, piece queries) or None, and per-glyph split plans
+    for wl in work:
+        comps = wl.comps
+        join = None
+        gain = _join_gain(comps, labels, wl.line_h) if scorer is not None else None
+        if gain is not None:
+            union = comps[0]
+            for c in comps[1:]:
+                union = union.merge(c)
+            join = (
+                gain,
+                ask(_char_box(union, labels, union.x, union.x2)),
+                [ask(_whole(c, labels)) for c in comps],
+            )
+        splits = []
+        for c in comps:
+            ranges = _split_wide(c, labels, wl.char_w, wl.line_h, 1.5 if scorer is not None else 1.7)
+            pieces = [cb for cb in (_char_box(c, labels, x0, x1) for x0, x1 in ranges) if cb is not None]
+            whole = -1
+            if len(pieces) > 1 and scorer is not None:
+                whole = ask(_whole(c, labels))
+                pieces_q = [ask(cb) for cb in pieces]
+            else:
+                pieces_q = []
+            splits.append((pieces, whole, pieces_q))
+        plans.append((join, splits))
+    conf = np.asarray(scorer(queries), np.float64) if (scorer is not None and queries) else np.zeros(0)
+    out: list[list[CharBox]] = []
+    for join, splits in plans:
+        if join is not None:
+            gain, qu, qp = join
+            if qu >= 0 and min(qp) >= 0 and _one_letter(float(conf[qu]), conf[qp], gain):
+                out.append([queries[qu]])  # one letter drawn in separate strokes
+                continue
+        chars: list[CharBox] = []
+        for pieces, whole, pieces_q in splits:
+            if whole >= 0 and float(np.mean(conf[pieces_q])) < float(conf[whole]) + SPLIT_GAIN:
+                pieces = [queries[whole]]  # the whole reads as well as the pieces: one wide letter
+            chars.extend(pieces)
+        out.append(chars)
+    return out
+
+
+def _one_letter(joint: float, pieces: np.ndarray, gain: float) -> bool:
+    """Decide that glyphs are one letter: framed together they read ``gain`` more surely."""
+    return joint >= float(np.mean(pieces)) + gain
+
+
+def _whole(c: _Comp, labels: np.ndarray) -> CharBox | None:
+    """Return the CharBox of a whole glyph."""
+    return _char_box(c, labels, c.x, c.x2)
+
+
 def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
     """Find lines, words and characters on a binary ink image (ink > 0).
 
@@ -389,10 +511,8 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
     if not glyphs:
         return Layout((), (), th, ())
     glyphs = _attach_marks(glyphs, marks, th)
-    lines_c = _group_lines(glyphs, th)
-    line_boxes: list[LineBox] = []
-    chars: list[CharBox] = []
-    for line in lines_c:
+    work = []
+    for line in _group_lines(glyphs, th, sw):
         merged = _merge_overlapping(line)
         heights = sorted(c.h for c in merged)
         line_h = float(np.percentile(heights, 75)) if heights else th
@@ -403,16 +523,12 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
         char_w = max(float(np.median(widths)) if widths else 0.7 * line_h, 0.55 * line_h)
         if len(merged) < 3:
             char_w = max(char_w, 0.8 * line_h)  # too few glyphs to know their width: split less
-        pieces: list[CharBox] = []
-        for c in merged:
-            ranges = _split_wide(c, labels, char_w, line_h, 1.5 if scorer is not None else 1.7)
-            split = [cb for cb in (_char_box(c, labels, x0, x1) for x0, x1 in ranges) if cb is not None]
-            if len(split) > 1 and scorer is not None:
-                whole = _char_box(c, labels, c.x, c.x2)
-                conf = scorer([whole, *split]) if whole is not None else None
-                if conf is not None and float(np.mean(conf[1:])) < float(conf[0]) + SPLIT_GAIN:
-                    split = [whole]  # the whole reads as well as the pieces: one wide letter
-            pieces.extend(split)
+        work.append(_Line(merged, line_h, char_w))
+    groups = _resolve(work, labels, scorer)
+    line_boxes: list[LineBox] = []
+    chars: list[CharBox] = []
+    for wl, pieces in zip(work, groups, strict=True):
+        line_h = wl.line_h
         if not pieces:
             continue
         pieces.sort(key=lambda cb: cb.box.cx)  # reading order: left to right by centre
