@@ -13,7 +13,9 @@ Works on connected components of the ink image (8-connected):
   5) or nested in each other's columns are one character; a component much wider than the line's
   typical character is split at the columns with the least ink (touching characters); side-by-side
   pieces whose ink nearly touches (well under a pen width, and far closer than the line's
-  typical spacing) are one character (a b or k drawn as stem and bowl);
+  typical spacing) are one character (a b or k drawn as stem and bowl); with a classifier, a
+  line of two or three nearly touching glyphs that fit one letter's box is one character when
+  the classifier reads them together more surely (an H or K drawn with a pen lift, alone);
 * **words**: a gap wider than ``WORD_GAP`` x the line's text height starts a new word (higher
   when the line's gaps form two clearly separate groups: a writer who spaces letters widely).
 
@@ -482,8 +484,10 @@ def segment(ink: np.ndarray, scorer: Scorer | None = None) -> Layout:
     """Find lines, words and characters on a binary ink image (ink > 0).
 
     ``scorer`` (optional) returns the classifier's confidence for each of a list of
-    CharBoxes; with it, a wide component is split only when its pieces read more surely than
-    the whole (an 'm' or a 'w' stays whole, two touching letters come apart).
+    CharBoxes (called once per page); with it, a wide component is split only when its pieces
+    read more surely than the whole (an 'm' or a 'w' stays whole, two touching letters come
+    apart), and a short line of pieces that fit one letter is joined when the pieces read more
+    surely together (see :func:`_resolve`).
     """
     h, w = ink.shape
     notes: list[str] = []
