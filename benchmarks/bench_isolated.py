@@ -70,8 +70,8 @@ def run_seed(clf: CharClassifier, seed: int, args: argparse.Namespace) -> None:
     """Print one row per charset for one seed (same samples and sizes as before for ``--seed N``)."""
     rng = np.random.default_rng(seed)
     for charset in ("letters", "digits"):
-        if charset not in args.charset:  # draw the samples anyway: each seed's characters stay the same
-            test_samples(charset, args.n, rng)
+        if charset not in args.charset:  # draw samples and sizes anyway: each seed's characters stay the same
+            rng.uniform(40, 60, size=len(test_samples(charset, args.n, rng)[0]))
             continue
         strokes, crops, ys = test_samples(charset, args.n, rng)
         truth = [CHARS[int(v)].upper() for v in ys]
