@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import decode as decode_mod
+from .classifier import charset_indices
 from .crops import crops_from_page
 from .errors import CancelledError
 from .image_io import WORK_MAX_PIXELS
@@ -81,7 +82,7 @@ def scan(
         )
     yield Progress("layout", 1, total)
 
-    allowed = _charset_index(classifier.labels, config.charset)
+    allowed = charset_indices(classifier.labels, config.charset)
 
     def scorer(boxes: list[CharBox]) -> np.ndarray:
         """Classifier confidence per candidate character, within the charset asked for.
@@ -159,18 +160,9 @@ def _inked(chars: list[CharBox], soft: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _charset_index(labels, charset: str) -> list[int]:
-    """Return the indices of the labels a charset allows."""
-    if charset == "digits":
-        return [i for i, c in enumerate(labels) if c.isdigit()]
-    if charset == "letters":
-        return [i for i, c in enumerate(labels) if c.isalpha()]
-    return list(range(len(labels)))
-
-
 def _plausible(chars: list[CharBox], probs: np.ndarray, labels, charset: str) -> np.ndarray:
     """Mask of characters worth keeping: lone low-confidence marks are dropped."""
-    sub = probs[:, _charset_index(labels, charset)]
+    sub = probs[:, charset_indices(tuple(labels), charset)]
     conf = sub.max(1) / np.clip(sub.sum(1), 1e-9, None)
     words: dict[tuple[int, int], int] = {}
     for c in chars:
