@@ -26,6 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--width", type=int, default=48, help="filters in the first block (model size)")
+    t.add_argument("--stage3-convs", type=int, default=2, help="convolutions in the 7x7 block (model depth)")
+    t.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_bfloat16"),
+        default="auto",
+        help="compute precision (auto: bfloat16 where the CPU has native bfloat16, else float32)",
+    )
     g = t.add_argument_group("ingredients (for ablations)")
     g.add_argument("--augment-copies", type=int, default=1, help="distorted copies of each real sample")
     g.add_argument(
@@ -77,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             learning_rate=a.lr,
             seed=a.seed,
             width=a.width,
+            stage3_convs=a.stage3_convs,
+            precision=a.precision,
             resume=a.resume,
             verbose=2 if a.quiet else 1,
             augment_copies=a.augment_copies,

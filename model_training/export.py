@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from .data import LABELS, sha256_file
-from .model import inference_model
+from .model import float32_copy, inference_model
 
 OPSET = 17
 FRAMING = (
@@ -72,6 +72,7 @@ def export(model: keras.Model, out_dir: Path, card: dict[str, Any]) -> dict[str,
     ``card`` holds what only training knows (data sets, command, training time, accuracy);
     this function adds the file facts (shapes, sizes, sha256, parameter count, date).
     """
+    model = float32_copy(model)  # a mixed-precision checkpoint is saved and converted as float32
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")
     onnx_path = out_dir / "model.onnx"

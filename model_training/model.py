@@ -1,8 +1,12 @@
-"""Model: a small VGG-style CNN for 28 x 28 character crops (about 0.77 M parameters at width 48).
+"""Model: a small VGG-style CNN for 28 x 28 character crops (about 1.1 M parameters at width 48).
 
-conv W-W / pool / conv 2W-2W / pool / conv 4W / pool / dense 256 (the embedding) / 36-way softmax
-(W = ``width``, 48 by default), with batch normalisation after every convolution and dropout
-before the classifier.
+conv W-W / pool / conv 2W-2W / pool / conv 4W-4W / pool / dense 256 (the embedding) / 36-way
+softmax (W = ``width``, 48 by default; ``stage3_convs`` sets how many 4W convolutions run at
+7 x 7), with batch normalisation after every convolution and dropout before the classifier.
+
+Training may run under Keras mixed precision (bfloat16 compute on CPUs that have it); the softmax
+always computes in float32, and :func:`float32_copy` turns a mixed-precision model into the plain
+float32 model that is saved and exported.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ def _conv(x, filters: int, name: str):
 
 
 def build_model(
-    num_classes: int = NUM_CLASSES, width: int = 32, embedding: int = 256, dropout: float = 0.4
+    num_classes: int = NUM_CLASSES,
+    width: int = 48,
+    embedding: int = 256,
+    dropout: float = 0.4,
+    stage3_convs: int = 2,
 ) -> keras.Model:
     """Build the classifier: input ``image`` (N, 28, 28, 1) float 0..1, output ``probs`` (N, C)."""
     inputs = keras.Input((28, 28, 1), name="image")
@@ -33,7 +41,8 @@ def build_model(
     x = _conv(x, 2 * width, "b2a")
     x = _conv(x, 2 * width, "b2b")
     x = layers.MaxPooling2D(name="pool2")(x)  # 7 x 7
-    x = _conv(x, 4 * width, "b3a")
+    for i in range(stage3_convs):
+        x = _conv(x, 4 * width, f"b3{'abcdefgh'[i]}")
     x = layers.MaxPooling2D(name="pool3")(x)  # 3 x 3
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout / 2, name="drop1")(x)
@@ -41,8 +50,32 @@ def build_model(
     x = layers.BatchNormalization(name="embed_bn")(x)
     emb = layers.Activation("relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(dropout, name="drop2")(emb)
-    probs = layers.Dense(num_classes, activation="softmax", name=PROBS_LAYER)(x)
+    probs = layers.Dense(num_classes, activation="softmax", name=PROBS_LAYER, dtype="float32")(x)
     return keras.Model(inputs, probs, name="char_cnn")
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """Return ``model`` itself if it computes in float32, else a float32 twin with the same weights.
+
+    Mixed-precision layers keep float32 variables, so the weights carry over exactly; the twin is
+    what gets evaluated, saved as ``model.keras`` and converted to ONNX.
+    """
+    if all(layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
+        return model
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        twin = build_model(
+            num_classes=model.get_layer(PROBS_LAYER).units,
+            width=model.get_layer("b1a_conv").filters,
+            embedding=model.get_layer("embed_dense").units,
+            dropout=model.get_layer("drop2").rate,
+            stage3_convs=sum(1 for la in model.layers if la.name[:2] == "b3" and la.name.endswith("_conv")),
+        )
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def inference_model(model: keras.Model) -> keras.Model:

@@ -42,6 +42,7 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
         fonts_per_char=0,
         cache_dir=None,
         verbose=0,
+        precision="mixed_bfloat16",  # the mixed-precision path, exported as float32
     )
     card = run(cfg, ["train", "--smoke"])
     for name in ("model.keras", "model.onnx", "labels.json", "model_card.json"):
@@ -50,11 +51,17 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
     assert card["num_classes"] == 36 and card["input"]["shape"] == [None, 28, 28, 1]
     assert set(card["test_accuracy"]) >= {"femnist_letters", "mnist_test", "chars74k"}
     assert (tmp_path / "run" / "tensorboard").is_dir()
+    assert card["training"]["compute_precision"] == "mixed_bfloat16"
     clf = CharClassifier.load(out)
     x = np.load(CROPS)["x"][:8]
     p = clf.predict_proba(x.astype(np.float32) / 255.0)
     assert p.shape == (8, 36)
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-4)
+    # the saved Keras model is the float32 twin of the bfloat16-trained one, and ONNX agrees with it
+    saved = keras.saving.load_model(out / "model.keras", compile=False)
+    assert {layer.dtype_policy.compute_dtype for layer in saved.layers} == {"float32"}
+    p_keras = saved.predict(x.astype(np.float32)[..., None] / 255.0, verbose=0)
+    np.testing.assert_allclose(p_keras, p, atol=1e-4)
     assert clf.embed(x).shape == (8, card["outputs"]["embedding"][1])
     # an interrupted run can still be shipped from its best checkpoint
     card2 = export_checkpoint(
