@@ -23,9 +23,9 @@ from pathlib import Path
 
 from . import paths
 from .core.errors import InputImageError, OutputError, ScannerError
+from .core.textio import PAGE_SEPARATOR  # between the pages of a multi-page TIFF/PDF
 
 EXIT_INTERNAL = 70
-PAGE_SEPARATOR = "\n\f\n"  # between the pages of a multi-page TIFF/PDF: a form feed on its own line
 SAMPLE_PAGE = ("samples", "sample_page.png")
 SAMPLE_TEXT = ("samples", "sample_page.txt")
 SELF_TEST_MAX_CER = 0.2

@@ -1,6 +1,6 @@
 """Write text files atomically: the target is either the complete new text or left untouched.
 
-Used by the CLI (``-o`` / ``--out-dir``) and by the GUI's Save.
+Used by the CLI (``-o`` / ``--out-dir``) and by the GUI's Save, which also share ``PAGE_SEPARATOR``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ import tempfile
 from pathlib import Path
 
 from .errors import OutputError
+
+# Between the pages of a multi-page TIFF/PDF: a form feed on its own line. The CLI and the GUI join pages
+# with it, so a saved text is the same file either way.
+PAGE_SEPARATOR = "\n\f\n"
 
 _REASONS = {
     errno.ENOSPC: "the disk is full",

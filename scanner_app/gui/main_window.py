@@ -1,5 +1,8 @@
 """The main window: draw a character (Draw tab) or scan a page (Scan tab); the text editor is shared.
 
+A multi-page TIFF or PDF is read page by page in the worker; the page view shows one page at a time
+(with a page navigator) and the editor holds all pages' texts joined by ``PAGE_SEPARATOR``, as the CLI writes.
+
 ``MainWindow()`` builds everything with the bundled model; tests and tools may inject
 ``classifier=``, ``settings=`` (an ``AppSettings`` on an isolated ``QSettings``) or ``model_dir=``.
 The model is loaded just after the window first shows (or on first use), so the window appears fast;
@@ -9,6 +12,7 @@ if it cannot be loaded the window still works as an editor and says what is wron
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scanner_app.core.errors import ScannerError
+from scanner_app.core.errors import CancelledError, InputImageError, ScannerError
+from scanner_app.core.textio import PAGE_SEPARATOR
 from scanner_app.core.types import PageImage, Progress, ScanResult
 from scanner_app.gui import dialogs
 from scanner_app.gui.canvas import DrawingCanvas
@@ -63,37 +68,165 @@ STAGE_NAMES = {
 }
 
 
-def scan_file_job(path: str, classifier: Any, config: Any):
-    """Load a page (first page of a PDF) and scan it; yields Progress, returns ``(page, result)``."""
-    from scanner_app.core.image_io import load_page
-    from scanner_app.core.pipeline import scan
-
-    yield Progress("load", 0, 1)
-    page = load_page(path)
-    result = yield from _after_loading(scan(page, classifier, config))
-    return page, result
+PROGRESS_STEPS = 1000  # PageProgress counts in thousandths of the whole document
 
 
-def _after_loading(steps):
-    """Re-yield a scan's progress with loading counted as its first step (so the bar never goes back)."""
+@dataclass(frozen=True)
+class PageProgress(Progress):
+    """Progress through a file: ``done`` of ``total`` for all pages, now on ``page`` (0-based) of ``pages``.
+
+    ``pages`` is 0 when the number of pages is not known in advance.
+    """
+
+    page: int = 0
+    pages: int = 1
+
+
+@dataclass
+class DocumentPage:
+    """One page of a scanned file: its picture, its reading, and why it has no text if it failed.
+
+    The picture of every page but the newest is kept PNG-compressed (``png``), so a long document holds
+    a few megabytes of pictures, not hundreds; ``image()`` decodes it again for the page view.
+    """
+
+    result: ScanResult
+    pixels: np.ndarray | None = None
+    png: bytes | None = None
+    scale: float = 1.0  # PageImage.scale: the page was shrunk on loading by this factor
+    problem: str | None = None  # set when the page could not be read or scanned (its text is empty)
+
+    def image(self) -> np.ndarray | None:
+        """Return the page as uint8 grey pixels, or None for a page that could not be read."""
+        if self.pixels is not None:
+            return self.pixels
+        if self.png is None:
+            return None
+        import cv2
+
+        return cv2.imdecode(np.frombuffer(self.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+    def compress(self) -> None:
+        """Keep the picture as PNG bytes (lossless; fast setting: a scan compresses about tenfold)."""
+        if self.pixels is None:
+            return
+        import cv2
+
+        ok, data = cv2.imencode(".png", self.pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if ok:
+            self.png, self.pixels = data.tobytes(), None
+
+
+def count_pages(path: str | Path) -> int:
+    """How many pages ``iter_pages`` will give for ``path`` (for the progress bar); 0 when unknown.
+
+    Only reads headers: the PDF's page table, the TIFF's directory of frames.
+    """
+    from scanner_app.core.image_io import MAX_PAGES
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+        if b"%PDF-" in head:
+            import pypdfium2 as pdfium
+
+            pdf = pdfium.PdfDocument(str(path))
+            try:
+                return min(len(pdf), MAX_PAGES)
+            finally:
+                pdf.close()
+        from PIL import Image
+
+        with Image.open(path) as img:
+            frames = getattr(img, "n_frames", 1) if (img.format or "").upper() == "TIFF" else 1
+        return min(int(frames), MAX_PAGES)
+    except Exception:  # noqa: BLE001 - only a hint: loading the pages reports what is wrong with the file
+        return 0
+
+
+def _page_progress(stage: str, page: int, pages: int, fraction: float) -> PageProgress:
+    """Return ``fraction`` (0..1) of ``page`` as progress through the whole file, when its length is known."""
+    overall = min(1.0, (page + fraction) / pages) if pages > 0 else fraction
+    return PageProgress(stage, int(round(overall * PROGRESS_STEPS)), PROGRESS_STEPS, page, pages)
+
+
+def _page_steps(steps, page: int, pages: int):
+    """Re-yield one page's scan progress within the file, loading counted as the page's first step."""
     while True:
         try:
             step = next(steps)
         except StopIteration as stop:
             return stop.value
         try:
-            yield Progress(step.stage, step.done + 1, step.total + 1)
+            yield _page_progress(step.stage, page, pages, (step.done + 1) / (step.total + 1))
         except GeneratorExit:
             steps.close()
             raise
 
 
+def _failed_result(problem: str, source: str, size: tuple[int, int] = (0, 0)) -> ScanResult:
+    return ScanResult((), size, (problem,), source)
+
+
+def scan_file_job(path: str, classifier: Any, config: Any):
+    """Load and scan every page of an image, TIFF or PDF; yields PageProgress, returns ``list[DocumentPage]``.
+
+    Pages are loaded one at a time (``iter_pages``). A page that cannot be scanned keeps an empty text and
+    says why; so does one that cannot be loaded after the first, and the pages after it (the file cannot be
+    read past a damaged page). The other pages are kept. Only when every page fails is it an error: the first
+    page's, as for a single page.
+    """
+    from scanner_app.core.image_io import iter_pages
+    from scanner_app.core.pipeline import scan
+
+    pages = count_pages(path)
+    document: list[DocumentPage] = []
+    errors: list[ScannerError] = []
+    source = iter_pages(path)
+    try:
+        while True:
+            index = len(document)
+            yield _page_progress("load", index, pages, 0.0)
+            try:
+                page = next(source)
+            except StopIteration:
+                break
+            except InputImageError as error:
+                if not document:
+                    raise
+                errors.append(error)
+                document.append(DocumentPage(_failed_result(str(error), str(path)), problem=str(error)))
+                unreached = "The file cannot be read past the damaged page before it."
+                for _ in range(len(document), pages):
+                    document.append(DocumentPage(_failed_result(unreached, str(path)), problem=unreached))
+                break
+            if document:
+                document[-1].compress()  # only the newest page stays uncompressed
+            problem = None
+            try:
+                result = yield from _page_steps(scan(page, classifier, config), index, pages)
+            except CancelledError:
+                raise
+            except ScannerError as error:
+                errors.append(error)
+                problem = str(error)
+                result = _failed_result(problem, page.source, page.original_size)
+            document.append(DocumentPage(result, page.pixels, scale=page.scale, problem=problem))
+    finally:
+        source.close()
+    if not document:
+        raise InputImageError(f"{path}: the file holds no image.")
+    if errors and all(p.problem for p in document):
+        raise errors[0]
+    return document
+
+
 def scan_page_job(page: PageImage, classifier: Any, config: Any):
-    """Scan a page already in memory (pasted); yields Progress, returns ``(page, result)``."""
+    """Scan a page already in memory (pasted); yields Progress, returns ``[DocumentPage]``."""
     from scanner_app.core.pipeline import scan
 
     result = yield from scan(page, classifier, config)
-    return page, result
+    return [DocumentPage(result, page.pixels, scale=page.scale)]
 
 
 def qimage_to_page(image: QImage, source: str = "clipboard") -> PageImage:
@@ -162,7 +295,9 @@ class MainWindow(QMainWindow):
         self.model_error: str | None = None
         self.current_path: Path | None = None  # where the text was last saved
         self.document_name = "Untitled"
-        self.last_result: ScanResult | None = None
+        self.last_result: ScanResult | None = None  # the reading of the page shown
+        self.pages: list[DocumentPage] = []  # every page of the last scanned file
+        self.page_number = 0  # the page shown (0-based)
         self.current_guesses: list[tuple[str, float]] = []
         self.runner = JobRunner(self)
 
@@ -177,6 +312,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._update_title()
         self._set_busy(False)
+        self._update_navigator()
         # Without an injected model, it is loaded right after the window's first paint (see paintEvent),
         # so the window appears before the ONNX runtime is imported; first use also loads it.
         self._model_requested = classifier is not None
@@ -218,6 +354,18 @@ class MainWindow(QMainWindow):
         )
         self.zoom_in_action = self._action("Zoom &in", lambda: self.page_view.zoom_by(1.25), std.ZoomIn)
         self.zoom_out_action = self._action("Zoom o&ut", lambda: self.page_view.zoom_by(0.8), std.ZoomOut)
+        self.prev_page_action = self._action(
+            "&Previous page",
+            lambda: self.go_to_page(self.page_number - 1),
+            "Ctrl+PgUp",
+            "Show the previous page of the document",
+        )
+        self.next_page_action = self._action(
+            "&Next page",
+            lambda: self.go_to_page(self.page_number + 1),
+            "Ctrl+PgDown",
+            "Show the next page of the document",
+        )
         self.about_action = self._action("&About Handwriting Scanner", self.show_about)
         # Drawing keys act only while the focus is in the Draw tab (the editor keeps its own Enter/Ctrl+Z).
         self.clear_action = self._action(
@@ -336,9 +484,31 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.dictionary_check)
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.cancel_button)
+        # The page navigator: only for files of several pages.
+        self.page_nav = QWidget()
+        self.page_nav.setObjectName("pageNavigator")
+        self.prev_page_button = QPushButton("◀ Previous")
+        self.prev_page_button.setObjectName("previousPageButton")
+        self.prev_page_button.setToolTip("Previous page (Ctrl+PgUp)")
+        self.next_page_button = QPushButton("Next ▶")
+        self.next_page_button.setObjectName("nextPageButton")
+        self.next_page_button.setToolTip("Next page (Ctrl+PgDown)")
+        self.page_label = QLabel()
+        self.page_label.setObjectName("pageLabel")
+        self.page_label.setAccessibleName("Page shown")
+        self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        nav = QHBoxLayout(self.page_nav)
+        nav.setContentsMargins(0, 0, 0, 0)
+        nav.addStretch(1)
+        nav.addWidget(self.prev_page_button)
+        nav.addWidget(self.page_label)
+        nav.addWidget(self.next_page_button)
+        nav.addStretch(1)
+        self.page_nav.hide()
         scan_layout = QVBoxLayout(self.scan_page)
         scan_layout.addLayout(bar)
         scan_layout.addWidget(self.page_view, 1)
+        scan_layout.addWidget(self.page_nav)
         self.tabs.addTab(self.scan_page, "Scan")
         self.tabs.setTabToolTip(1, "Scan a page (Ctrl+2)")
 
@@ -388,7 +558,9 @@ class MainWindow(QMainWindow):
         QWidget.setTabOrder(self.fit_button, self.dictionary_check)
         QWidget.setTabOrder(self.dictionary_check, self.cancel_button)
         QWidget.setTabOrder(self.cancel_button, self.page_view)
-        QWidget.setTabOrder(self.page_view, self.editor)
+        QWidget.setTabOrder(self.page_view, self.prev_page_button)
+        QWidget.setTabOrder(self.prev_page_button, self.next_page_button)
+        QWidget.setTabOrder(self.next_page_button, self.editor)
         self.resize(1100, 680)
 
     def _build_menus(self) -> None:
@@ -428,6 +600,9 @@ class MainWindow(QMainWindow):
             self.zoom_out_action,
         ):
             scan_menu.addAction(action)
+        scan_menu.addSeparator()
+        scan_menu.addAction(self.prev_page_action)
+        scan_menu.addAction(self.next_page_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
         self._fill_recent_menu()
@@ -447,7 +622,11 @@ class MainWindow(QMainWindow):
         self.copy_button.clicked.connect(self.copy_all)
         self.save_button.clicked.connect(self.save)
         self.page_view.boxClicked.connect(self._on_box_clicked)
+        self.page_view.pageRequested.connect(lambda step: self.go_to_page(self.page_number + step))
+        self.prev_page_button.clicked.connect(self.prev_page_action.trigger)
+        self.next_page_button.clicked.connect(self.next_page_action.trigger)
         self.editor.charActivated.connect(self._on_char_activated)
+        self.editor.pageActivated.connect(self._on_page_activated)
         self.editor.pageOffered.connect(self._on_page_offered)
         self.editor.document().modificationChanged.connect(self.setWindowModified)
         self.runner.progress.connect(self._on_progress)
@@ -651,27 +830,114 @@ class MainWindow(QMainWindow):
     def _on_progress(self, step: Progress) -> None:
         self.progress.setValue(int(round(step.fraction * 1000)))
         name = STAGE_NAMES.get(step.stage, step.stage.capitalize())
-        self.progress.setFormat(f"{name}…")
+        if isinstance(step, PageProgress) and step.pages != 1:
+            of = f" of {step.pages}" if step.pages else ""
+            self.progress.setFormat(f"Page {step.page + 1}{of}: {name}…")
+        else:
+            self.progress.setFormat(f"{name}…")
 
-    def _on_scan_finished(self, outcome: tuple[PageImage, ScanResult]) -> None:
-        page, result = outcome
-        self.last_result = result
-        self.page_view.set_page(page.pixels, page.scale)
-        self.page_view.set_predictions(result.chars)
-        self.editor.set_result(result)
+    def _on_scan_finished(self, pages: list[DocumentPage]) -> None:
+        self.pages = list(pages)
+        self.editor.set_results([p.result for p in self.pages])
+        text = self.editor.toPlainText()
         # A fresh reading is text the user has not saved yet: closing or opening another page asks first.
-        self.editor.document().setModified(bool(result.text.strip()))
+        self.editor.document().setModified(bool(text.replace(PAGE_SEPARATOR, "").strip()))
+        self.page_number = 0
+        self._show_page()
         self.current_path = None
         self.document_name = Path(self._scan_name).stem or "Untitled"
         self._update_title()
         self.progress.setValue(1000)
         self.progress.setFormat("Done")
-        notes = " ".join(result.notes)
-        count = len(result.chars)
-        self.statusBar().showMessage(f"Read {count} characters from {self._scan_name}. {notes}".strip())
+        count = sum(len(p.result.chars) for p in self.pages)
+        if len(self.pages) == 1:
+            notes = " ".join(self.pages[0].result.notes)
+            self.statusBar().showMessage(f"Read {count} characters from {self._scan_name}. {notes}".strip())
+            if count == 0:
+                # Say it plainly: an empty text with no explanation looks like a bug.
+                dialogs.show_info(self, "No text found", notes or "No handwriting was found on the page.")
+            return
+        notes = self._page_notes()
+        self.statusBar().showMessage(
+            f"Read {count} characters from {len(self.pages)} pages of {self._scan_name}. {notes}".strip()
+        )
         if count == 0:
-            # Say it plainly: an empty text with no explanation looks like a bug.
-            dialogs.show_info(self, "No text found", notes or "No handwriting was found on the page.")
+            why = f"No handwriting was found on any of the {len(self.pages)} pages. {notes}"
+            dialogs.show_info(self, "No text found", why.strip())
+
+    def _page_notes(self) -> str:
+        """Say which pages of the document had nothing or failed (for the status bar)."""
+        empty = [str(k) for k, p in enumerate(self.pages, 1) if not p.problem and not p.result.chars]
+        notes = []
+        if empty:
+            notes.append(f"Nothing found on page{'s' if len(empty) > 1 else ''} {', '.join(empty)}.")
+        failed = [(k, p.problem) for k, p in enumerate(self.pages, 1) if p.problem]
+        if failed:
+            k, problem = failed[0]
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            notes.append(f"Page {k}{more} could not be read: {problem}")
+        return " ".join(notes)
+
+    # -- pages of a document -----------------------------------------------------------------------
+    def go_to_page(self, number: int) -> None:
+        """Show page ``number`` (0-based) of the document and scroll the text to that page's part."""
+        if not 0 <= number < len(self.pages):
+            return
+        if self.tabs.currentWidget() is not self.scan_page:
+            self.tabs.setCurrentWidget(self.scan_page)
+        if number != self.page_number:
+            self.page_number = number
+            self._show_page()
+        self.editor.scroll_to_page(number)
+
+    def _show_page(self) -> None:
+        """Put the current page, its boxes and its state on screen."""
+        if not self.pages:
+            self._update_navigator()
+            return
+        entry = self.pages[self.page_number]
+        pixels = entry.image()
+        self.last_result = entry.result
+        if pixels is None:
+            self.page_view.set_message(
+                f"Page {self.page_number + 1} could not be read.\n\n{entry.problem or ''}".strip()
+            )
+        else:
+            self.page_view.set_page(pixels, entry.scale)
+            self.page_view.set_predictions(entry.result.chars)
+            # Keep the link visible: the character the text cursor is on may be on this page.
+            cursor = self.editor.textCursor()
+            index = self.editor.index_at(cursor.selectionStart())
+            if index is not None:
+                page, local = self.editor.page_of(index)
+                if page == self.page_number:
+                    self.page_view.highlight(local)
+        self._update_navigator()
+
+    def _update_navigator(self) -> None:
+        count = len(self.pages)
+        several = count > 1
+        self.page_nav.setVisible(several)
+        self.prev_page_action.setEnabled(several and self.page_number > 0)
+        self.next_page_action.setEnabled(several and self.page_number < count - 1)
+        self.prev_page_button.setEnabled(self.prev_page_action.isEnabled())
+        self.next_page_button.setEnabled(self.next_page_action.isEnabled())
+        if not several:
+            self.page_label.setText("")
+            return
+        entry = self.pages[self.page_number]
+        state = ""
+        if entry.problem:
+            state = " — could not be read"
+        elif not entry.result.chars:
+            state = " — nothing found"
+        self.page_label.setText(f"Page {self.page_number + 1} of {count}{state}")
+
+    def _on_page_activated(self, number: int) -> None:
+        # The text cursor went into another page's text: show that page.
+        if number != self.page_number and 0 <= number < len(self.pages):
+            self.page_number = number
+            self._show_page()
 
     def _on_scan_failed(self, error: BaseException) -> None:
         self.progress.setValue(0)
@@ -690,13 +956,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Scan cancelled; the text was not changed.", 5000)
 
     def _on_box_clicked(self, index: int) -> None:
-        if not self.editor.select_char(index):
+        # The view numbers the shown page's characters; the editor numbers the whole document's.
+        if not self.editor.select_char(self.editor.document_index(self.page_number, index)):
             self.statusBar().showMessage(
                 "That character was edited; it is no longer linked to the text.", 4000
             )
 
     def _on_char_activated(self, index: int) -> None:
-        self.page_view.highlight(index if index >= 0 else None)
+        if index < 0:
+            self.page_view.highlight(None)
+            return
+        page, local = self.editor.page_of(index)
+        if page != self.page_number and 0 <= page < len(self.pages):
+            self.page_number = page
+            self._show_page()
+        self.page_view.highlight(local)
 
     # -- files -----------------------------------------------------------------------------------
     def _fill_recent_menu(self) -> None:
@@ -793,8 +1067,11 @@ class MainWindow(QMainWindow):
         from scanner_app.core.textio import write_text_atomic
 
         text = self.editor.toPlainText()
+        # One final newline, as the CLI writes (also after an empty last page: the text ends in a separator).
+        if text and (not text.endswith("\n") or text.endswith(PAGE_SEPARATOR)):
+            text += "\n"
         try:
-            write_text_atomic(path, text if text.endswith("\n") or not text else text + "\n")
+            write_text_atomic(path, text)
         except (ScannerError, OSError) as error:
             # The text stays in the editor, still marked as unsaved.
             dialogs.show_error(self, "Could not save", f"The text was not saved to {path}.\n\n{error}")

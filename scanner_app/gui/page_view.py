@@ -2,6 +2,8 @@
 
 Wheel zooms (under the mouse), dragging pans, ``fit()`` shows the whole page. Hovering a box shows its
 alternatives; clicking one emits ``boxClicked(index)`` with the character's index in ``ScanResult.chars``.
+It shows one page at a time; for a document of several pages, Page Down at the bottom of a page (or when
+the whole page is in view) emits ``pageRequested(+1)``, Page Up at the top ``pageRequested(-1)``.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class PageView(QGraphicsView):
     """A zoomable, pannable view of one page and its character boxes."""
 
     boxClicked = Signal(int)
+    pageRequested = Signal(int)  # +1: the next page, -1: the previous one (Page Down / Up at the edge)
 
     MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
 
@@ -131,6 +134,20 @@ class PageView(QGraphicsView):
             self._pixmap.setScale(1.0 / scale)
         scene.setSceneRect(self._pixmap.sceneBoundingRect())
         self.fit()
+
+    def set_message(self, text: str) -> None:
+        """Show a message instead of a page (a page of a document that could not be read)."""
+        scene = self.scene()
+        scene.clear()
+        self._pixmap = None
+        self.boxes = []
+        self._selected = None
+        self._placeholder = scene.addText(text)
+        self._placeholder.setDefaultTextColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        self._placeholder.setTextWidth(360)
+        scene.setSceneRect(self._placeholder.sceneBoundingRect())
+        self.resetTransform()
+        self._fit_on_resize = True
 
     def set_predictions(self, preds: tuple[CharPrediction, ...] | list[CharPrediction]) -> None:
         """Draw one box per prediction that has a box; index = position in ``preds``."""
@@ -199,6 +216,21 @@ class PageView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_on_resize:
             self.fit()
+
+    def keyPressEvent(self, event) -> None:  # noqa: D102
+        key, plain = event.key(), event.modifiers() == Qt.KeyboardModifier.NoModifier
+        if plain and key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            bar = self.verticalScrollBar()
+            # Within a page the keys scroll; at its edge they turn the page, as in a document viewer.
+            if key == Qt.Key.Key_PageDown and bar.value() >= bar.maximum():
+                self.pageRequested.emit(1)
+                event.accept()
+                return
+            if key == Qt.Key.Key_PageUp and bar.value() <= bar.minimum():
+                self.pageRequested.emit(-1)
+                event.accept()
+                return
+        super().keyPressEvent(event)
 
     def mousePressEvent(self, event) -> None:  # noqa: D102
         if event.button() == Qt.MouseButton.LeftButton:

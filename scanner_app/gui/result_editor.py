@@ -4,14 +4,23 @@ The link is a list ``positions[i]`` = where character ``i`` of the scan result s
 follows every edit (``QTextDocument.contentsChange``): text inserted before a character shifts it,
 and a character the user deletes or overtypes loses its link (its box then no longer selects text).
 So the user's edits are never overwritten by the mapping, and the mapping never points at wrong text.
+
+A multi-page document is one text: the pages' texts joined by ``PAGE_SEPARATOR`` (as the CLI writes them).
+Its characters are numbered across the whole document (page 1's first, then page 2's, ...); ``page_of``
+turns such an index into (page, index on that page). Where each page's text begins is tracked through
+edits the same way, so the page the text cursor is in is known even on text that has no box.
 """
 
 from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
+from scanner_app.core.textio import PAGE_SEPARATOR
 from scanner_app.core.types import CharPrediction, ScanResult
 from scanner_app.gui.page_view import HIGH, MEDIUM
 
@@ -41,10 +50,32 @@ def map_positions(result: ScanResult) -> list[int | None]:
     return positions
 
 
+def map_document_positions(
+    results: Sequence[ScanResult], separator: str = PAGE_SEPARATOR
+) -> tuple[list[int | None], list[int], list[int]]:
+    """Map the characters of several pages, whose texts are joined by ``separator``.
+
+    Returns ``(positions, first_index, page_starts)``: the text position of every character of every
+    page (numbered across the document), the document index of each page's first character, and the
+    text position where each page's text begins.
+    """
+    positions: list[int | None] = []
+    first_index: list[int] = []
+    page_starts: list[int] = []
+    offset = 0
+    for result in results:
+        first_index.append(len(positions))
+        page_starts.append(offset)
+        positions += [None if p is None else offset + p for p in map_positions(result)]
+        offset += len(result.text) + len(separator)
+    return positions, first_index, page_starts
+
+
 class ResultEditor(QPlainTextEdit):
     """Plain-text editor that knows which characters came from which box on the page."""
 
     charActivated = Signal(int)  # the text cursor is on scanned character i (-1: on none)
+    pageActivated = Signal(int)  # the text cursor is in page k's text (documents of several pages only)
     pageOffered = Signal(object)  # a picture (QImage) or a file path pasted or dropped here: scan it
 
     PAGE_SUFFIXES = (
@@ -73,27 +104,63 @@ class ResultEditor(QPlainTextEdit):
         self.positions: list[int | None] = []
         self.confirmed: set[int] = set()  # characters the user picked an alternative for
         self._index_at: dict[int, int] = {}
+        self.first_index: list[int] = []  # document index of each page's first character
+        self.page_starts: list[int] = []  # text position where each page's text begins (follows edits)
         self.document().contentsChange.connect(self._on_contents_change)
         self.cursorPositionChanged.connect(self._on_cursor_moved)
 
     # -- content ----------------------------------------------------------------------------------
     def set_result(self, result: ScanResult) -> None:
         """Replace the text with a scan result and link its characters (the document starts unmodified)."""
-        self.preds = []
-        self.positions = []
-        self.setPlainText(result.text)
-        self.preds = list(result.chars)
-        self.positions = map_positions(result)
-        self.confirmed = set()
+        self.set_results([result])
+
+    def set_results(self, results: Sequence[ScanResult]) -> None:
+        """Replace the text with the pages of a document, joined by ``PAGE_SEPARATOR``, and link them all."""
+        self._clear_links()
+        self.setPlainText(PAGE_SEPARATOR.join(r.text for r in results))
+        self.preds = [c for r in results for c in r.chars]
+        self.positions, self.first_index, self.page_starts = map_document_positions(results)
         self._reindex()
         self.document().setModified(False)
 
     def set_text(self, text: str) -> None:
         """Replace the text with plain text that has no boxes (for example an opened or new document)."""
-        self.preds, self.positions, self.confirmed = [], [], set()
+        self._clear_links()
         self.setPlainText(text)
         self._reindex()
         self.document().setModified(False)
+
+    def _clear_links(self) -> None:
+        self.preds, self.positions, self.confirmed = [], [], set()
+        self.first_index, self.page_starts = [], []
+
+    def page_count(self) -> int:
+        """How many scanned pages the text holds (0 for typed text)."""
+        return len(self.page_starts)
+
+    def page_of(self, index: int) -> tuple[int, int]:
+        """Return ``(page, index on that page)`` of scanned character ``index`` (numbered across pages)."""
+        page = max(0, bisect.bisect_right(self.first_index, index) - 1)
+        return page, index - (self.first_index[page] if self.first_index else 0)
+
+    def document_index(self, page: int, index: int) -> int:
+        """Return character ``index`` of ``page`` numbered across the document (inverse of ``page_of``)."""
+        return (self.first_index[page] if 0 <= page < len(self.first_index) else 0) + index
+
+    def page_at(self, position: int) -> int:
+        """Which page's text holds text ``position`` (0 when the text is not a scanned document)."""
+        return max(0, bisect.bisect_right(self.page_starts, position) - 1)
+
+    def scroll_to_page(self, page: int) -> None:
+        """Scroll so that ``page``'s text starts at the top (the text cursor stays where the user left it)."""
+        if not 0 <= page < len(self.page_starts):
+            return
+        if self.page_at(self.textCursor().position()) == page:
+            self.ensureCursorVisible()  # the cursor is on that page already: show it, not the page's top
+            return
+        block = self.document().findBlock(min(self.page_starts[page], self.document().characterCount() - 1))
+        # QPlainTextEdit scrolls by layout lines: a block's first line number is its scroll value.
+        self.verticalScrollBar().setValue(block.firstLineNumber())
 
     def append_char(self, char: str) -> None:
         """Add ``char`` at the end of the text (the canvas's Enter key), as an undoable edit."""
@@ -141,7 +208,7 @@ class ResultEditor(QPlainTextEdit):
 
     # -- keeping the link through edits -------------------------------------------------------------
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
-        if not self.positions:
+        if not self.positions and not self.page_starts:
             return
         end = position + removed
         delta = added - removed
@@ -152,6 +219,10 @@ class ResultEditor(QPlainTextEdit):
                 self.positions[i] = None  # this very character was deleted or overtyped
             else:
                 self.positions[i] = p + delta
+        # A page start inside deleted text moves to where the edit was; pages keep their order.
+        for k, p in enumerate(self.page_starts):
+            if p > position:
+                self.page_starts[k] = max(position, p + delta) if p < end else p + delta
         self._reindex()
 
     def _reindex(self) -> None:
@@ -191,6 +262,8 @@ class ResultEditor(QPlainTextEdit):
     def _on_cursor_moved(self) -> None:
         cursor = self.textCursor()
         pos = cursor.selectionStart() if cursor.hasSelection() else cursor.position()
+        if len(self.page_starts) > 1:
+            self.pageActivated.emit(self.page_at(pos))
         index = self.index_at(pos)
         if index is None and not cursor.hasSelection():
             index = self.index_at(pos - 1)  # the cursor just after a character
