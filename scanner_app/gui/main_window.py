@@ -186,7 +186,8 @@ def scan_file_job(path: str, classifier: Any, config: Any):
     try:
         while True:
             index = len(document)
-            yield _page_progress("load", index, pages, 0.0)
+            if index < pages or index == 0:  # not at the end ("Page 4 of 3"), which may be unknown
+                yield _page_progress("load", index, pages, 0.0)
             try:
                 page = next(source)
             except StopIteration:
@@ -830,7 +831,8 @@ class MainWindow(QMainWindow):
     def _on_progress(self, step: Progress) -> None:
         self.progress.setValue(int(round(step.fraction * 1000)))
         name = STAGE_NAMES.get(step.stage, step.stage.capitalize())
-        if isinstance(step, PageProgress) and step.pages != 1:
+        # The page is named in files of several pages (when their length is unknown: from the second page).
+        if isinstance(step, PageProgress) and (step.pages > 1 or (step.pages == 0 and step.page > 0)):
             of = f" of {step.pages}" if step.pages else ""
             self.progress.setFormat(f"Page {step.page + 1}{of}: {name}…")
         else:

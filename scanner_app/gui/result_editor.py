@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFont, QImage, QPalette, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from scanner_app.core.textio import PAGE_SEPARATOR
@@ -257,7 +257,30 @@ class ResultEditor(QPlainTextEdit):
             cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
             selections.append(sel)
+        selections += self._page_break_bands()
         self.setExtraSelections(selections)
+
+    def _page_break_bands(self) -> list[QTextEdit.ExtraSelection]:
+        """Return a faint band across each page break (the form feed itself shows as an empty line)."""
+        band = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        band.setAlpha(70)
+        offset = len(PAGE_SEPARATOR) - PAGE_SEPARATOR.index("\f")  # from a page's start back to its form feed
+        bands = []
+        for number, start in enumerate(self.page_starts[1:], start=2):
+            mark = start - offset
+            if mark < 0 or self.document().characterAt(mark) != "\f":
+                continue  # the user edited this page break away
+            sel = QTextEdit.ExtraSelection()
+            fmt = QTextCharFormat()
+            fmt.setBackground(band)
+            fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            fmt.setToolTip(f"Page {number} begins below")
+            sel.format = fmt
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(mark)
+            sel.cursor = cursor
+            bands.append(sel)
+        return bands
 
     def _on_cursor_moved(self) -> None:
         cursor = self.textCursor()

@@ -417,3 +417,15 @@ def test_a_single_page_after_a_document_hides_the_navigator(qtbot, window, answe
     scan_and_wait(qtbot, window, document)
     scan_and_wait(qtbot, window, PAGES[1])
     assert not window.page_nav.isVisible() and window.page_number == 0
+
+
+@pytest.mark.parametrize("path", [PAGES[0], DATA / "heic" / "sample_page.heic"], ids=["png", "heic"])
+def test_a_single_page_file_reads_as_before_without_page_numbers(qtbot, window, answers, path):
+    # (The HEIC's page count cannot be told from its header here: the progress still names no page.)
+    formats = []
+    window.runner.progress.connect(lambda p: formats.append(window.progress.format()))
+    scan_and_wait(qtbot, window, path)
+    assert formats and not any(f.startswith("Page") for f in formats)
+    assert "Loading the page…" in formats
+    assert len(window.pages) == 1 and not window.page_nav.isVisible()
+    assert PAGE_SEPARATOR not in window.editor.toPlainText()
