@@ -1,6 +1,7 @@
 """Command line: ``handwriting-scanner`` / ``python -m scanner_app``.
 
-* no arguments: open the window (the GUI is imported only then);
+* no arguments: open the window (the GUI is imported only then); ``FILE``: open the window and scan
+  FILE (what a desktop "Open with" or a drop on the program's icon passes);
 * ``scan IMAGE... [-o OUT.txt | --out-dir DIR] [--json] [--charset letters|digits|alnum]
   [--no-dictionary]``: recognise pages headless;
 * ``--version``: the version and a one-line summary of the bundled model;
@@ -233,8 +234,23 @@ def _self_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_to_open(argv: list[str]) -> Path | None:
+    """Return the file to open in the window for ``handwriting-scanner FILE``, else None.
+
+    Only a lone argument that is no option or command and names an existing file (or at least looks like
+    a page: an image or PDF suffix) counts, so a mistyped command still gets the usage error.
+    """
+    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in ("scan", "help"):
+        return None
+    from .core.types import PAGE_SUFFIXES
+
+    path = Path(argv[0])
+    return path if path.is_file() or path.suffix.lower() in PAGE_SUFFIXES else None
+
+
 def _run(argv: list[str]) -> int:
-    if not argv:
+    open_path = _file_to_open(argv)
+    if not argv or open_path is not None:
         try:
             from .gui.app import run  # the GUI (and PySide6) only when the window is wanted
         except ImportError as exc:
@@ -243,7 +259,7 @@ def _run(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        return run(argv)
+        return run([], open_path=open_path)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed as one line

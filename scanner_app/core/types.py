@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 CROP_SIZE = 28
+# The files the app opens (image_io reads them): the file dialog, drops and "Open with" use this list.
+PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".heic", ".heif", ".pdf")
 
 
 @dataclass(frozen=True)

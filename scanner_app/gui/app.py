@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtGui import QIcon
@@ -62,12 +63,26 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Open the main window and run until it closes; returns the exit status."""
-    app = make_application(argv)
-    install_excepthook()
+def start_window(open_path: str | Path | None = None, **window_options):
+    """Show the main window; with ``open_path`` (an "Open with" file), scan it once the window is up.
+
+    ``window_options`` go to ``MainWindow`` (tests pass isolated settings and the model).
+    """
+    from PySide6.QtCore import QTimer
+
     from scanner_app.gui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(**window_options)
     window.show()
+    if open_path is not None:
+        # After the first paint, so the window appears at once; a missing or bad file gets the usual dialog.
+        QTimer.singleShot(0, lambda: window.open_file(open_path, ask_to_save=False))
+    return window
+
+
+def run(argv: list[str] | None = None, open_path: str | Path | None = None) -> int:
+    """Open the main window (scanning ``open_path`` if given); run until it closes; return the exit code."""
+    app = make_application(argv)
+    install_excepthook()
+    window = start_window(open_path)  # noqa: F841 - kept alive until the event loop ends
     return int(app.exec())

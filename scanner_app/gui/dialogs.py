@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from scanner_app import __version__ as app_version
+from scanner_app.core.types import PAGE_SUFFIXES
 
-OPEN_FILTER = (
-    "Images and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.heic *.heif *.pdf);;All files (*)"
-)
+OPEN_FILTER = f"Images and PDFs ({' '.join('*' + s for s in PAGE_SUFFIXES)});;All files (*)"
 SAVE_FILTER = "Text files (*.txt);;All files (*)"
 
 # Answers of ask_unsaved_changes.

@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPalette, QTextCharFormat, QTex
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from scanner_app.core.textio import PAGE_SEPARATOR
-from scanner_app.core.types import CharPrediction, ScanResult
+from scanner_app.core.types import PAGE_SUFFIXES, CharPrediction, ScanResult
 from scanner_app.gui.page_view import HIGH, MEDIUM
 
 # The same thresholds as the boxes on the page: below HIGH a character is marked for checking
@@ -77,20 +77,6 @@ class ResultEditor(QPlainTextEdit):
     charActivated = Signal(int)  # the text cursor is on scanned character i (-1: on none)
     pageActivated = Signal(int)  # the text cursor is in page k's text (documents of several pages only)
     pageOffered = Signal(object)  # a picture (QImage) or a file path pasted or dropped here: scan it
-
-    PAGE_SUFFIXES = (
-        ".png",
-        ".jpg",
-        ".jpeg",
-        ".tif",
-        ".tiff",
-        ".bmp",
-        ".webp",
-        ".gif",
-        ".heic",
-        ".heif",
-        ".pdf",
-    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -295,7 +281,7 @@ class ResultEditor(QPlainTextEdit):
     # -- pictures pasted or dropped on the text ----------------------------------------------------
     def _offered_page(self, source: QMimeData) -> object | None:
         files = [u.toLocalFile() for u in source.urls() if u.isLocalFile()] if source.hasUrls() else []
-        pages = [f for f in files if f.lower().endswith(self.PAGE_SUFFIXES)]
+        pages = [f for f in files if f.lower().endswith(PAGE_SUFFIXES)]
         if pages:
             return pages[0]
         if source.hasImage():

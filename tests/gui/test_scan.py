@@ -378,3 +378,29 @@ def test_pasting_a_page_file_into_the_text_scans_it_instead_of_pasting_its_path(
     qtbot.keyClick(window.editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert window.editor.toPlainText().endswith("plain words")
     assert not window.is_scanning()
+
+
+def test_open_with_a_file_scans_it_when_the_window_is_up(qtbot, settings, answers, classifier, scanned):
+    """`handwriting-scanner page.png` (a desktop "Open with"): the window appears, then reads the page."""
+    from scanner_app.gui.app import start_window
+
+    window = start_window(PAGE, settings=settings, classifier=classifier)
+    qtbot.addWidget(window)
+    assert window.isVisible() and not window.is_scanning()  # the window shows before any work starts
+    with qtbot.waitSignal(window.runner.idle, timeout=SCAN_TIMEOUT):
+        qtbot.waitUntil(window.is_scanning, timeout=5_000)
+    assert window.editor.toPlainText() == scanned.text and scanned.text.strip()
+    assert window.tabs.currentWidget() is window.scan_page
+    assert settings.recent_files[0] == str(PAGE)
+    window.editor.document().setModified(False)
+
+
+def test_open_with_a_missing_file_says_so(qtbot, settings, answers, classifier, tmp_path):
+    from scanner_app.gui.app import start_window
+
+    window = start_window(tmp_path / "gone.png", settings=settings, classifier=classifier)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: bool(answers.errors), timeout=SCAN_TIMEOUT)
+    assert "gone.png" in answers.errors[0][1]
+    qtbot.waitUntil(lambda: not window.is_scanning(), timeout=SCAN_TIMEOUT)
+    assert window.isVisible() and window.editor.toPlainText() == ""

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,9 +214,26 @@ def test_no_arguments_opens_the_gui(monkeypatch):
 
     fake = types.ModuleType("scanner_app.gui.app")
     seen = []
-    fake.run = lambda argv=None: seen.append(argv) or 0
+    fake.run = lambda argv=None, open_path=None: seen.append(open_path) or 0
     monkeypatch.setitem(sys.modules, "scanner_app.gui.app", fake)
-    assert main([]) == 0 and seen == [[]]
+    assert main([]) == 0 and seen == [None]
+
+
+def test_a_lone_file_opens_in_the_gui(monkeypatch, capsys, page, tmp_path):
+    """`handwriting-scanner page.png` (a desktop "Open with") opens the window on that file."""
+    import types
+
+    fake = types.ModuleType("scanner_app.gui.app")
+    seen = []
+    fake.run = lambda argv=None, open_path=None: seen.append(open_path) or 0
+    monkeypatch.setitem(sys.modules, "scanner_app.gui.app", fake)
+    assert main([str(page)]) == 0 and seen == [Path(page)]
+    # a page that is gone still opens the window, which then says what is wrong
+    assert main([str(tmp_path / "gone.jpg")]) == 0 and seen[-1] == tmp_path / "gone.jpg"
+    # a mistyped command is a usage error, not a window
+    assert main(["sacn"]) == 2 and len(seen) == 2
+    assert "invalid choice" in _one_line_error(capsys.readouterr().err)
+    assert main(["scan"]) == 2 and len(seen) == 2
 
 
 def test_module_entry_point_in_a_subprocess(tmp_path, page):
