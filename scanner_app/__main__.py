@@ -122,18 +122,30 @@ def _note(msg: str) -> None:
 
 
 def _scan_file(path: Path, classifier, config, show_progress: bool, label: str):
-    """Scan every page of one file; returns the list of ScanResults."""
+    """Scan every page of one file; returns (ScanResults, the InputImageError or None of each page).
+
+    A damaged page of a TIFF or PDF gets an empty result and its error, and the other pages are still
+    read; only a file of which no page can be read raises.
+    """
     from .core.image_io import iter_pages
     from .core.pipeline import run_scan
+    from .core.types import ScanResult
 
-    results = []
-    for page in iter_pages(path):
+    results, errors = [], []
+    for k, page in enumerate(iter_pages(path, page_errors="yield")):
+        if isinstance(page, InputImageError):
+            results.append(ScanResult((), (0, 0), (str(page),), str(path)))
+            errors.append(page)
+            continue
         if show_progress:
-            print(f"\r{label} page {page.page_index + 1}...", end="", file=sys.stderr, flush=True)
+            print(f"\r{label} page {k + 1}...", end="", file=sys.stderr, flush=True)
         results.append(run_scan(page, classifier, config))
+        errors.append(None)
     if not results:
         raise InputImageError(f"{path}: the file holds no image.")
-    return results
+    if all(errors):
+        raise errors[0]
+    return results, errors
 
 
 def _render(results, as_json: bool) -> str:
@@ -167,7 +179,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     for n, path in enumerate(images, 1):
         label = f"[{n}/{len(images)}] {path.name}"
         try:
-            results = _scan_file(path, classifier, config, show_progress, label)
+            results, page_errors = _scan_file(path, classifier, config, show_progress, label)
         except (InputImageError, OutputError) as err:
             if len(images) == 1:
                 raise
@@ -176,10 +188,15 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             first_error = first_error or err
             continue
-        for r in results:
-            if not r.text:
+        for k, (r, err) in enumerate(zip(results, page_errors, strict=True), 1):
+            if err is not None:  # the other pages are still written; the exit status says one failed
+                if show_progress:
+                    print(file=sys.stderr)
+                print(f"error: {err}", file=sys.stderr)
+                first_error = first_error or err
+            elif not r.text:
                 why = r.notes[-1] if r.notes else "no handwriting was found"
-                _note(f"{path}: page {results.index(r) + 1}: empty result ({why})")
+                _note(f"{path}: page {k}: empty result ({why})")
         rendered = _render(results, args.json)
         if args.out_dir is not None:
             stem = path.stem

@@ -135,7 +135,7 @@ def _page_from_pil(frame: Image.Image, source: str, index: int, declared: tuple[
     )
 
 
-def _iter_pdf(path: Path) -> Iterator[PageImage]:
+def _iter_pdf(path: Path, yield_errors: bool) -> Iterator[PageImage | InputImageError]:
     import pypdfium2 as pdfium
 
     try:
@@ -160,7 +160,11 @@ def _iter_pdf(path: Path) -> Iterator[PageImage]:
                 pil = bitmap.to_pil()
                 pixels = _to_grey(pil)
             except pdfium.PdfiumError as exc:
-                raise InputImageError(f"{path}: page {i + 1} of the PDF cannot be rendered ({exc}).") from exc
+                error = InputImageError(f"{path}: page {i + 1} of the PDF cannot be rendered ({exc}).")
+                if not yield_errors:
+                    raise error from exc
+                yield error
+                continue
             finally:
                 page.close()
             yield PageImage(pixels=pixels, source=str(path), page_index=i)
@@ -183,17 +187,25 @@ def _is_pdf(path: Path) -> bool:
     return b"%PDF-" in head
 
 
-def iter_pages(path: str | Path) -> Iterator[PageImage]:
+def iter_pages(path: str | Path, *, page_errors: str = "raise") -> Iterator[PageImage | InputImageError]:
     """Yield every page of an image file (one for most formats; all of a TIFF or PDF).
 
     Raises :class:`InputImageError` with a one-line message for anything that is not a
     readable image of a sane size. Pages are decoded one at a time, so a long TIFF or PDF
     does not have to fit in memory at once.
+
+    ``page_errors="yield"``: one damaged page of a TIFF or PDF (corrupt image data, a page
+    that cannot be rendered, a page too large) does not cost the others: its
+    :class:`InputImageError` is yielded in its place and reading goes on with the next page.
+    A file that cannot be opened at all, or whose page directory is broken, still raises.
     """
+    if page_errors not in ("raise", "yield"):
+        raise ValueError(f"page_errors must be 'raise' or 'yield', not {page_errors!r}")
+    yield_errors = page_errors == "yield"
     path = Path(path)
     _check_path(path)
     if _is_pdf(path):
-        yield from _iter_pdf(path)
+        yield from _iter_pdf(path, yield_errors)
         return
     if path.suffix.lower() in (".heic", ".heif", ".avif", ".hif"):
         _register_heif()
@@ -223,10 +235,17 @@ def iter_pages(path: str | Path) -> Iterator[PageImage]:
                     if i >= MAX_PAGES:
                         break
                     declared = (w, h) if fmt == "JPEG" else frame.size
-                    if declared[0] * declared[1] > MAX_PIXELS:
-                        raise InputImageError(f"{path}: page {i + 1} is too large.")
-                    frame.load()
-                    yield _page_from_pil(frame, str(path), i, declared)
+                    try:
+                        if declared[0] * declared[1] > MAX_PIXELS:
+                            raise InputImageError(f"{path}: page {i + 1} is too large.")
+                        frame.load()
+                        page = _page_from_pil(frame, str(path), i, declared)
+                    except _PAGE_ERRORS as exc:
+                        if not (yield_errors and fmt == "TIFF"):
+                            raise
+                        yield _page_error(path, i, exc)
+                        continue
+                    yield page
     except InputImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -239,6 +258,15 @@ def iter_pages(path: str | Path) -> Iterator[PageImage]:
         raise InputImageError(f"{path}: the image is damaged or truncated ({_short(exc)}).") from exc
 
 
+def _page_error(path: Path, index: int, exc: BaseException) -> InputImageError:
+    """Return the one-line error for page ``index`` (0-based) of a multi-page file."""
+    if isinstance(exc, InputImageError):
+        return exc
+    if isinstance(exc, MemoryError | Image.DecompressionBombError):
+        return InputImageError(f"{path}: page {index + 1} is too large to load into memory.")
+    return InputImageError(f"{path}: page {index + 1} is damaged or truncated ({_short(exc)}).")
+
+
 def struct_error() -> type[Exception]:
     """Return struct.error (Pillow raises it for some corrupt headers)."""
     import struct
@@ -249,6 +277,43 @@ def struct_error() -> type[Exception]:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:120]
+
+
+_PAGE_ERRORS = (
+    InputImageError,
+    Image.DecompressionBombError,
+    MemoryError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    struct_error(),
+)
+
+
+def count_pages(path: str | Path) -> int:
+    """Return how many pages :func:`iter_pages` will give for ``path`` (for a progress bar); 0 when unknown.
+
+    Only reads headers: the PDF's page table, the TIFF's directory of frames. Never raises: loading the
+    pages reports what is wrong with the file.
+    """
+    try:
+        path = Path(path)
+        if _is_pdf(path):
+            import pypdfium2 as pdfium
+
+            pdf = pdfium.PdfDocument(str(path))
+            try:
+                return min(len(pdf), MAX_PAGES)
+            finally:
+                pdf.close()
+        with Image.open(path) as img:
+            frames = getattr(img, "n_frames", 1) if (img.format or "").upper() == "TIFF" else 1
+        return min(int(frames), MAX_PAGES)
+    except Exception:  # noqa: BLE001 - only a hint
+        return 0
 
 
 def load_pages(path: str | Path) -> list[PageImage]:

@@ -117,33 +117,6 @@ class DocumentPage:
             self.png, self.pixels = data.tobytes(), None
 
 
-def count_pages(path: str | Path) -> int:
-    """How many pages ``iter_pages`` will give for ``path`` (for the progress bar); 0 when unknown.
-
-    Only reads headers: the PDF's page table, the TIFF's directory of frames.
-    """
-    from scanner_app.core.image_io import MAX_PAGES
-
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-        if b"%PDF-" in head:
-            import pypdfium2 as pdfium
-
-            pdf = pdfium.PdfDocument(str(path))
-            try:
-                return min(len(pdf), MAX_PAGES)
-            finally:
-                pdf.close()
-        from PIL import Image
-
-        with Image.open(path) as img:
-            frames = getattr(img, "n_frames", 1) if (img.format or "").upper() == "TIFF" else 1
-        return min(int(frames), MAX_PAGES)
-    except Exception:  # noqa: BLE001 - only a hint: loading the pages reports what is wrong with the file
-        return 0
-
-
 def _page_progress(stage: str, page: int, pages: int, fraction: float) -> PageProgress:
     """Return ``fraction`` (0..1) of ``page`` as progress through the whole file, when its length is known."""
     overall = min(1.0, (page + fraction) / pages) if pages > 0 else fraction
@@ -171,18 +144,18 @@ def _failed_result(problem: str, source: str, size: tuple[int, int] = (0, 0)) ->
 def scan_file_job(path: str, classifier: Any, config: Any):
     """Load and scan every page of an image, TIFF or PDF; yields PageProgress, returns ``list[DocumentPage]``.
 
-    Pages are loaded one at a time (``iter_pages``). A page that cannot be scanned keeps an empty text and
-    says why; so does one that cannot be loaded after the first, and the pages after it (the file cannot be
-    read past a damaged page). The other pages are kept. Only when every page fails is it an error: the first
-    page's, as for a single page.
+    Pages are loaded one at a time (``iter_pages``). A page that cannot be loaded or scanned keeps an empty
+    text and says why, and the other pages are still read (only a broken page directory ends the file early:
+    the pages after it say so). Only when every page fails is it an error: the first page's, as for a single
+    page.
     """
-    from scanner_app.core.image_io import iter_pages
+    from scanner_app.core.image_io import count_pages, iter_pages
     from scanner_app.core.pipeline import scan
 
     pages = count_pages(path)
     document: list[DocumentPage] = []
     errors: list[ScannerError] = []
-    source = iter_pages(path)
+    source = iter_pages(path, page_errors="yield")
     try:
         while True:
             index = len(document)
@@ -201,6 +174,10 @@ def scan_file_job(path: str, classifier: Any, config: Any):
                 for _ in range(len(document), pages):
                     document.append(DocumentPage(_failed_result(unreached, str(path)), problem=unreached))
                 break
+            if isinstance(page, InputImageError):  # a damaged page: the next one is still read
+                errors.append(page)
+                document.append(DocumentPage(_failed_result(str(page), str(path)), problem=str(page)))
+                continue
             if document:
                 document[-1].compress()  # only the newest page stays uncompressed
             problem = None

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 
-from scanner_app.core.errors import EmptyPageError
+from scanner_app.core.errors import EmptyPageError, InputImageError
 from scanner_app.core.image_io import iter_pages, load_page
 from scanner_app.core.textio import PAGE_SEPARATOR
 from scanner_app.gui import dialogs
@@ -320,24 +320,32 @@ def test_no_text_found_only_when_no_page_has_text(qtbot, window, answers, tmp_pa
     assert not window.editor.document().isModified()  # nothing to lose
 
 
-def test_a_damaged_page_keeps_the_pages_before_it(qtbot, window, answers, classifier, tmp_path):
+def test_a_damaged_page_keeps_the_pages_around_it(qtbot, window, answers, classifier, tmp_path):
     path = write_tiff(tmp_path / "damaged.tif", pictures())
-    first = core_results(path, classifier)[0]
+    first, _, third = core_results(path, classifier)
     damage_tiff_page(path, 1)
     scan_and_wait(qtbot, window, path)
     assert answers.errors == [] and answers.crashes == []
     parts = window.editor.toPlainText().split(PAGE_SEPARATOR)
-    assert parts == [first.text, "", ""]  # page 3 cannot be reached past the damaged page 2
+    assert parts == [first.text, "", third.text] and first.text and third.text
     message = window.statusBar().currentMessage()
-    assert "Page 2 (and 1 more) could not be read" in message and "damaged" in message
+    assert "Page 2 could not be read" in message and "damaged" in message and "more" not in message
     window.next_page_action.trigger()
     assert window.page_label.text() == "Page 2 of 3 — could not be read"
     assert not window.page_view.has_page() and window.page_view.boxes == []
     window.next_page_action.trigger()
-    assert window.page_label.text() == "Page 3 of 3 — could not be read"
-    window.prev_page_action.trigger()
-    window.prev_page_action.trigger()
+    assert window.page_label.text() == "Page 3 of 3"
+    assert window.page_view.has_page() and len(window.page_view.boxes) == len(third.chars)
+    window.go_to_page(0)
     assert window.page_view.has_page() and len(window.page_view.boxes) == len(first.chars)
+    # the saved text is what the command line writes for the same file
+    window.current_path = None
+    answers.save_path = str(tmp_path / "gui.txt")
+    assert window.save()
+    from scanner_app.__main__ import main
+
+    assert main(["scan", str(path), "-o", str(tmp_path / "cli.txt")]) == InputImageError.exit_code
+    assert (tmp_path / "gui.txt").read_bytes() == (tmp_path / "cli.txt").read_bytes()
 
 
 def failing_scan(fail_pages: set[int]):

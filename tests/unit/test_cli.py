@@ -333,3 +333,28 @@ def test_odd_files_through_the_cli(tmp_path, capsys, make, ok):
     else:
         assert code == 2
         assert path.name in _one_line_error(err)
+
+
+def test_a_damaged_page_of_a_tiff_loses_only_itself(tmp_path, capsys, test_data, classifier):
+    from scanner_app.core.errors import InputImageError
+    from scanner_app.core.image_io import load_pages
+    from scanner_app.core.pipeline import run_scan
+
+    names = ("page00_clean.png", "page01_clean.png", "page00_photo.jpg")
+    pics = [Image.open(test_data / "pages" / n).convert("L") for n in names]
+    path = tmp_path / "three.tif"
+    pics[0].save(path, save_all=True, append_images=pics[1:], compression="tiff_lzw")
+    expected = [run_scan(page, classifier).text for page in load_pages(path)]
+    with Image.open(path) as img:  # junk over page 2's image data; the page directory stays intact
+        img.seek(1)
+        offsets, counts = img.tag_v2[273], img.tag_v2[279]
+    data = bytearray(path.read_bytes())
+    for offset, count in zip(offsets, counts, strict=True):
+        data[offset : offset + count] = b"\xff" * count
+    path.write_bytes(bytes(data))
+    out = tmp_path / "three.txt"
+    assert main(["scan", str(path), "-o", str(out)]) == InputImageError.exit_code
+    err = _one_line_error(capsys.readouterr().err)
+    assert err.startswith("error: ") and "page 2 is damaged" in err
+    assert expected[0] and expected[2]
+    assert out.read_text(encoding="utf-8") == PAGE_SEPARATOR.join([expected[0], "", expected[2]]) + "\n"

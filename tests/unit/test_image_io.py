@@ -329,3 +329,64 @@ def test_random_bytes_are_refused_cleanly(tmp_path, data, ext):
         load_pages(path)
     except InputImageError as err:
         assert "\n" not in str(err)
+
+
+def _damage_tiff_page(path: Path, page: int) -> None:
+    """Overwrite one page's image data with junk; the file's page directory stays intact."""
+    with Image.open(path) as img:
+        img.seek(page)
+        offsets, counts = img.tag_v2[273], img.tag_v2[279]
+    data = bytearray(path.read_bytes())
+    for offset, count in zip(offsets, counts, strict=True):
+        data[offset : offset + count] = b"\xff" * count
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_tiff_page_costs_only_itself_when_asked(tmp_path):
+    pages = [Image.fromarray(np.full((50, 60), v, np.uint8)) for v in (10, 128, 250)]
+    path = tmp_path / "multi.tiff"
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    assert image_io.count_pages(path) == 3
+    _damage_tiff_page(path, 1)
+    with pytest.raises(InputImageError, match="damaged"):
+        load_pages(path)  # the default: the first bad page ends the file with its error
+    got = list(image_io.iter_pages(path, page_errors="yield"))
+    assert isinstance(got[1], InputImageError) and "page 2 is damaged" in str(got[1])
+    assert "\n" not in str(got[1])
+    assert [int(p.pixels.mean()) for p in (got[0], got[2])] == [10, 250]
+    assert [p.page_index for p in (got[0], got[2])] == [0, 2]
+    with pytest.raises(ValueError, match="page_errors"):
+        list(image_io.iter_pages(path, page_errors="skip"))
+
+
+def test_a_pdf_page_that_cannot_be_rendered_costs_only_itself(tmp_path, monkeypatch):
+    import pypdfium2 as pdfium
+
+    imgs = [Image.fromarray(np.full((80, 120), v, np.uint8)).convert("RGB") for v in (20, 128, 235)]
+    path = tmp_path / "doc.pdf"
+    imgs[0].save(path, save_all=True, append_images=imgs[1:], resolution=72)
+    assert image_io.count_pages(path) == 3
+    render = pdfium.PdfPage.render
+    calls = []
+
+    def flaky(page, *args, **kwargs):  # fault injected on purpose: PDFium fails on the second page
+        calls.append(1)
+        if len(calls) == 2:
+            raise pdfium.PdfiumError("injected render failure")
+        return render(page, *args, **kwargs)
+
+    monkeypatch.setattr(pdfium.PdfPage, "render", flaky)
+    got = list(image_io.iter_pages(path, page_errors="yield"))
+    assert isinstance(got[1], InputImageError) and "page 2 of the PDF cannot be rendered" in str(got[1])
+    assert got[0].pixels.mean() < 60 and got[2].pixels.mean() > 200
+    calls.clear()
+    with pytest.raises(InputImageError, match="page 2"):
+        load_pages(path)
+
+
+def test_count_pages_is_a_hint_that_never_raises(tmp_path):
+    Image.fromarray(_gradient()).save(tmp_path / "one.png")
+    (tmp_path / "junk.tif").write_bytes(b"II*\x00junk")
+    assert image_io.count_pages(tmp_path / "one.png") == 1
+    assert image_io.count_pages(tmp_path / "junk.tif") == 0
+    assert image_io.count_pages(tmp_path / "missing.pdf") == 0
