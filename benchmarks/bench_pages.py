@@ -85,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep the generated pages in this folder")
     ap.add_argument("--show", type=int, default=0, help="print truth and output of the first N pages")
+    ap.add_argument("--model", type=Path, help="model folder (default: the bundled one), to compare models")
     args = ap.parse_args(argv)
 
     source = GlyphSource.from_shared(writers="test")
-    clf = CharClassifier.load()
+    clf = CharClassifier.load(args.model)
     conditions = [("clean", False, False), ("photo", True, False)]
     if args.femnist:
         conditions += [("femnist clean", False, True), ("femnist photo", True, True)]
