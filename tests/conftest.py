@@ -33,3 +33,16 @@ def classifier():
     from scanner_app.core.classifier import CharClassifier
 
     return CharClassifier.load()
+
+
+def damage_tiff_page(path: Path, page: int) -> None:
+    """Overwrite one page's image data in a TIFF with junk; the file's page directory stays intact."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img.seek(page)
+        offsets, counts = img.tag_v2[273], img.tag_v2[279]
+    data = bytearray(path.read_bytes())
+    for offset, count in zip(offsets, counts, strict=True):
+        data[offset : offset + count] = b"\xff" * count
+    path.write_bytes(bytes(data))

@@ -21,6 +21,7 @@ from scanner_app.core.errors import EmptyPageError, InputImageError
 from scanner_app.core.image_io import iter_pages, load_page
 from scanner_app.core.textio import PAGE_SEPARATOR
 from scanner_app.gui import dialogs
+from tests.conftest import damage_tiff_page
 from tests.gui.conftest import DATA
 from tests.gui.test_scan import SCAN_TIMEOUT, click_box, scan_and_wait
 from tests.pagegen import cer
@@ -46,17 +47,6 @@ def pictures() -> list[Image.Image]:
 
 def blank_page(size=(1000, 600)) -> Image.Image:
     return Image.new("L", size, 245)
-
-
-def damage_tiff_page(path: Path, page: int) -> None:
-    """Overwrite the image data of one page of a TIFF with junk (the file's directory stays intact)."""
-    with Image.open(path) as img:
-        img.seek(page)
-        offsets, counts = img.tag_v2[273], img.tag_v2[279]
-    data = bytearray(path.read_bytes())
-    for offset, count in zip(offsets, counts, strict=True):
-        data[offset : offset + count] = b"\xff" * count
-    path.write_bytes(bytes(data))
 
 
 def cli_scan(path: Path, out: Path) -> bytes:

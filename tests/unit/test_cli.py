@@ -15,7 +15,7 @@ from PIL import Image
 
 import scanner_app.__main__ as cli
 from scanner_app.__main__ import PAGE_SEPARATOR, main
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, damage_tiff_page
 from tests.pagegen import cer
 
 
@@ -345,13 +345,7 @@ def test_a_damaged_page_of_a_tiff_loses_only_itself(tmp_path, capsys, test_data,
     path = tmp_path / "three.tif"
     pics[0].save(path, save_all=True, append_images=pics[1:], compression="tiff_lzw")
     expected = [run_scan(page, classifier).text for page in load_pages(path)]
-    with Image.open(path) as img:  # junk over page 2's image data; the page directory stays intact
-        img.seek(1)
-        offsets, counts = img.tag_v2[273], img.tag_v2[279]
-    data = bytearray(path.read_bytes())
-    for offset, count in zip(offsets, counts, strict=True):
-        data[offset : offset + count] = b"\xff" * count
-    path.write_bytes(bytes(data))
+    damage_tiff_page(path, 1)
     out = tmp_path / "three.txt"
     assert main(["scan", str(path), "-o", str(out)]) == InputImageError.exit_code
     err = _one_line_error(capsys.readouterr().err)

@@ -17,6 +17,7 @@ from PIL import Image
 from scanner_app.core import image_io
 from scanner_app.core.errors import InputImageError
 from scanner_app.core.image_io import load_page, load_pages, page_from_array
+from tests.conftest import damage_tiff_page
 
 
 def _gradient(w: int = 120, h: int = 80) -> np.ndarray:
@@ -331,23 +332,12 @@ def test_random_bytes_are_refused_cleanly(tmp_path, data, ext):
         assert "\n" not in str(err)
 
 
-def _damage_tiff_page(path: Path, page: int) -> None:
-    """Overwrite one page's image data with junk; the file's page directory stays intact."""
-    with Image.open(path) as img:
-        img.seek(page)
-        offsets, counts = img.tag_v2[273], img.tag_v2[279]
-    data = bytearray(path.read_bytes())
-    for offset, count in zip(offsets, counts, strict=True):
-        data[offset : offset + count] = b"\xff" * count
-    path.write_bytes(bytes(data))
-
-
 def test_a_damaged_tiff_page_costs_only_itself_when_asked(tmp_path):
     pages = [Image.fromarray(np.full((50, 60), v, np.uint8)) for v in (10, 128, 250)]
     path = tmp_path / "multi.tiff"
     pages[0].save(path, save_all=True, append_images=pages[1:], compression="tiff_lzw")
     assert image_io.count_pages(path) == 3
-    _damage_tiff_page(path, 1)
+    damage_tiff_page(path, 1)
     with pytest.raises(InputImageError, match="damaged"):
         load_pages(path)  # the default: the first bad page ends the file with its error
     got = list(image_io.iter_pages(path, page_errors="yield"))
