@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--width", type=int, default=48, help="filters in the first block (model size)")
     t.add_argument("--stage3-convs", type=int, default=2, help="convolutions in the 7x7 block (model depth)")
+    t.add_argument("--stage2-convs", type=int, default=2, help="convolutions in the 14x14 block")
     t.add_argument(
         "--precision",
         choices=("auto", "float32", "mixed_bfloat16"),
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=a.seed,
             width=a.width,
             stage3_convs=a.stage3_convs,
+            stage2_convs=a.stage2_convs,
             precision=a.precision,
             resume=a.resume,
             verbose=2 if a.quiet else 1,

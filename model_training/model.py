@@ -2,7 +2,8 @@
 
 conv W-W / pool / conv 2W-2W / pool / conv 4W-4W / pool / dense 256 (the embedding) / 36-way
 softmax (W = ``width``, 48 by default; ``stage3_convs`` sets how many 4W convolutions run at
-7 x 7), with batch normalisation after every convolution and dropout before the classifier.
+7 x 7, ``stage2_convs`` how many 2W ones at 14 x 14), with batch normalisation after every
+convolution and dropout before the classifier.
 
 Training may run under Keras mixed precision (bfloat16 compute on CPUs that have it); the softmax
 always computes in float32, and :func:`float32_copy` turns a mixed-precision model into the plain
@@ -32,14 +33,15 @@ def build_model(
     embedding: int = 256,
     dropout: float = 0.4,
     stage3_convs: int = 2,
+    stage2_convs: int = 2,
 ) -> keras.Model:
     """Build the classifier: input ``image`` (N, 28, 28, 1) float 0..1, output ``probs`` (N, C)."""
     inputs = keras.Input((28, 28, 1), name="image")
     x = _conv(inputs, width, "b1a")
     x = _conv(x, width, "b1b")
     x = layers.MaxPooling2D(name="pool1")(x)  # 14 x 14
-    x = _conv(x, 2 * width, "b2a")
-    x = _conv(x, 2 * width, "b2b")
+    for i in range(stage2_convs):
+        x = _conv(x, 2 * width, f"b2{'abcdefgh'[i]}")
     x = layers.MaxPooling2D(name="pool2")(x)  # 7 x 7
     for i in range(stage3_convs):
         x = _conv(x, 4 * width, f"b3{'abcdefgh'[i]}")
@@ -71,6 +73,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
             embedding=model.get_layer("embed_dense").units,
             dropout=model.get_layer("drop2").rate,
             stage3_convs=sum(1 for la in model.layers if la.name[:2] == "b3" and la.name.endswith("_conv")),
+            stage2_convs=sum(1 for la in model.layers if la.name[:2] == "b2" and la.name.endswith("_conv")),
         )
     finally:
         keras.mixed_precision.set_global_policy(previous)

@@ -39,6 +39,7 @@ class TrainConfig:
     seed: int = 42
     width: int = 48  # filters of the first convolution block (the others are 2x and 4x)
     stage3_convs: int = 2  # 4W convolutions at 7 x 7 (model depth; 1 before 2026-11-26)
+    stage2_convs: int = 2  # 2W convolutions at 14 x 14
     # "auto": bfloat16 compute where the CPU does bfloat16 natively (AVX512-BF16 / AMX), else float32.
     precision: str = "auto"
     resume: bool = False
@@ -293,7 +294,7 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     policy = resolve_precision(cfg.precision)
     _log(f"compute precision: {policy}")
     keras.mixed_precision.set_global_policy(policy)
-    model = build_model(width=cfg.width, stage3_convs=cfg.stage3_convs)
+    model = build_model(width=cfg.width, stage3_convs=cfg.stage3_convs, stage2_convs=cfg.stage2_convs)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
