@@ -134,7 +134,7 @@ def _scan_file(path: Path, classifier, config, show_progress: bool, label: str):
     results, errors = [], []
     for k, page in enumerate(iter_pages(path, page_errors="yield")):
         if isinstance(page, InputImageError):
-            results.append(ScanResult((), (0, 0), (str(page),), str(path)))
+            results.append(ScanResult.unread(str(page), str(path)))
             errors.append(page)
             continue
         if show_progress:

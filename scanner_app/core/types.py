@@ -205,6 +205,11 @@ class ScanResult:
     notes: tuple[str, ...] = ()
     source: str = ""
 
+    @classmethod
+    def unread(cls, problem: str, source: str = "", page_size: tuple[int, int] = (0, 0)) -> ScanResult:
+        """Return the empty result of a page that could not be read or scanned; ``problem`` says why."""
+        return cls((), page_size, (problem,), source)
+
     @property
     def text(self) -> str:
         """The recognised text, one line per text line."""

@@ -96,6 +96,11 @@ class DocumentPage:
     scale: float = 1.0  # PageImage.scale: the page was shrunk on loading by this factor
     problem: str | None = None  # set when the page could not be read or scanned (its text is empty)
 
+    @classmethod
+    def failed(cls, problem: str, source: str) -> DocumentPage:
+        """Return a page that could not be read: no picture, an empty text, and why."""
+        return cls(ScanResult.unread(problem, source), problem=problem)
+
     def image(self) -> np.ndarray | None:
         """Return the page as uint8 grey pixels, or None for a page that could not be read."""
         if self.pixels is not None:
@@ -137,10 +142,6 @@ def _page_steps(steps, page: int, pages: int):
             raise
 
 
-def _failed_result(problem: str, source: str, size: tuple[int, int] = (0, 0)) -> ScanResult:
-    return ScanResult((), size, (problem,), source)
-
-
 def scan_file_job(path: str, classifier: Any, config: Any):
     """Load and scan every page of an image, TIFF or PDF; yields PageProgress, returns ``list[DocumentPage]``.
 
@@ -169,14 +170,14 @@ def scan_file_job(path: str, classifier: Any, config: Any):
                 if not document:
                     raise
                 errors.append(error)
-                document.append(DocumentPage(_failed_result(str(error), str(path)), problem=str(error)))
+                document.append(DocumentPage.failed(str(error), str(path)))
                 unreached = "The file cannot be read past the damaged page before it."
                 for _ in range(len(document), pages):
-                    document.append(DocumentPage(_failed_result(unreached, str(path)), problem=unreached))
+                    document.append(DocumentPage.failed(unreached, str(path)))
                 break
             if isinstance(page, InputImageError):  # a damaged page: the next one is still read
                 errors.append(page)
-                document.append(DocumentPage(_failed_result(str(page), str(path)), problem=str(page)))
+                document.append(DocumentPage.failed(str(page), str(path)))
                 continue
             if document:
                 document[-1].compress()  # only the newest page stays uncompressed
@@ -188,7 +189,7 @@ def scan_file_job(path: str, classifier: Any, config: Any):
             except ScannerError as error:
                 errors.append(error)
                 problem = str(error)
-                result = _failed_result(problem, page.source, page.original_size)
+                result = ScanResult.unread(problem, page.source, page.original_size)
             document.append(DocumentPage(result, page.pixels, scale=page.scale, problem=problem))
     finally:
         source.close()
