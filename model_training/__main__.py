@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--stage3-convs", type=int, default=2, help="convolutions in the 7x7 block (model depth)")
     t.add_argument("--stage2-convs", type=int, default=2, help="convolutions in the 14x14 block")
     t.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="MOMENTUM",
+        help="average the weights (e.g. 0.995), written into the model each epoch; 0: off",
+    )
+    t.add_argument(
         "--precision",
         choices=("auto", "float32", "mixed_bfloat16"),
         default="auto",
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             width=a.width,
             stage3_convs=a.stage3_convs,
             stage2_convs=a.stage2_convs,
+            ema_momentum=a.ema,
             precision=a.precision,
             resume=a.resume,
             verbose=2 if a.quiet else 1,
