@@ -217,9 +217,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             merged = [json.loads(c) for c in chunks]
             sys.stdout.write(json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
         else:
-            sys.stdout.write(
-                PAGE_SEPARATOR.join(c.rstrip("\n") for c in chunks if c) + "\n" if any(chunks) else ""
-            )
+            # Each chunk is a file's text plus the one final newline _render adds: drop just that one
+            # (a blank last page leaves the text ending in a separator, whose newline must stay).
+            texts = [c.removesuffix("\n") for c in chunks if c]
+            sys.stdout.write(PAGE_SEPARATOR.join(texts) + "\n" if texts else "")
         sys.stdout.flush()
     return first_error.exit_code if first_error else 0
 

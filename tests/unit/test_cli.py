@@ -80,6 +80,20 @@ def test_multi_page_tiff_pages_are_separated(tmp_path, capsys, test_data):
     assert out.count(PAGE_SEPARATOR) == 1
 
 
+def test_stdout_matches_the_output_file_when_the_last_page_is_blank(tmp_path, capsys, test_data):
+    img = Image.open(test_data / "pages" / "page00_clean.png").convert("L")
+    blank = Image.new("L", img.size, 255)
+    tiff = tmp_path / "two.tiff"
+    img.save(tiff, save_all=True, append_images=[blank])
+    out_file = tmp_path / "two.txt"
+    assert main(["scan", str(tiff), "-o", str(out_file)]) == 0
+    written = out_file.read_text(encoding="utf-8")
+    assert written.endswith(PAGE_SEPARATOR + "\n") and written.strip()
+    capsys.readouterr()
+    assert main(["scan", str(tiff)]) == 0
+    assert capsys.readouterr().out == written
+
+
 def test_empty_page_is_success_with_a_note(tmp_path, capsys):
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((400, 600), 255, np.uint8)).save(blank)
