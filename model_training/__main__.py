@@ -26,14 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--width", type=int, default=48, help="filters in the first block (model size)")
-    t.add_argument("--stage3-convs", type=int, default=2, help="convolutions in the 7x7 block (model depth)")
+    t.add_argument("--stage3-convs", type=int, default=3, help="convolutions in the 7x7 block (model depth)")
     t.add_argument("--stage2-convs", type=int, default=2, help="convolutions in the 14x14 block")
     t.add_argument(
         "--ema",
         type=float,
-        default=0.0,
+        default=0.995,
         metavar="MOMENTUM",
-        help="average the weights (e.g. 0.995), written into the model each epoch; 0: off",
+        help="average the weights, written into the model each epoch (default 0.995; 0: off)",
     )
     t.add_argument(
         "--precision",

@@ -1,4 +1,4 @@
-"""Model: a small VGG-style CNN for 28 x 28 character crops (about 1.1 M parameters at width 48).
+"""Model: a small VGG-style CNN for 28 x 28 character crops (about 1.43 M parameters at width 48).
 
 conv W-W / pool / conv 2W-2W / pool / conv 4W-4W / pool / dense 256 (the embedding) / 36-way
 softmax (W = ``width``, 48 by default; ``stage3_convs`` sets how many 4W convolutions run at
@@ -32,7 +32,7 @@ def build_model(
     width: int = 48,
     embedding: int = 256,
     dropout: float = 0.4,
-    stage3_convs: int = 2,
+    stage3_convs: int = 3,
     stage2_convs: int = 2,
 ) -> keras.Model:
     """Build the classifier: input ``image`` (N, 28, 28, 1) float 0..1, output ``probs`` (N, C)."""

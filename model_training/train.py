@@ -38,12 +38,12 @@ class TrainConfig:
     learning_rate: float = 2e-3
     seed: int = 42
     width: int = 48  # filters of the first convolution block (the others are 2x and 4x)
-    stage3_convs: int = 2  # 4W convolutions at 7 x 7 (model depth; 1 before 2026-11-26)
+    stage3_convs: int = 3  # 4W convolutions at 7 x 7 (model depth; 2 until 2026-11-26)
     stage2_convs: int = 2  # 2W convolutions at 14 x 14
     # Exponential moving average of the weights (Adam ``use_ema``), written into the model at the
     # end of every epoch, so validation, checkpoints and the export all use the averaged weights.
-    # 0 = off. 0.995 averages over the last ~200 steps.
-    ema_momentum: float = 0.0
+    # 0 = off. 0.995 averages over the last ~200 steps (the default since 2026-11-26).
+    ema_momentum: float = 0.995
     # "auto": bfloat16 compute where the CPU does bfloat16 natively (AVX512-BF16 / AMX), else float32.
     precision: str = "auto"
     resume: bool = False
