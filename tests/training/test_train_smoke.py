@@ -93,24 +93,27 @@ def test_committed_onnx_agrees_with_committed_keras_model():
     np.testing.assert_allclose(p_keras, p_onnx, atol=1e-3)
 
 
-@pytest.mark.slow
-def test_ema_weights_are_what_the_checkpoint_holds(tmp_path):
-    cfg = TrainConfig(
+def _tiny_config(run_dir: Path, **overrides) -> TrainConfig:
+    """One epoch of a few steps on the mini data, no augmented copies, no export."""
+    cfg = dict(
         data=str(MINI),
-        out=str(tmp_path / "m"),
-        run_dir=str(tmp_path / "run"),
+        out=str(run_dir / "model"),
+        run_dir=str(run_dir),
         epochs=1,
         batch_size=32,
-        max_steps_per_epoch=3,
         augment_copies=0,
         rerender_widths=(),
         fonts_per_char=0,
         cache_dir=None,
         verbose=0,
         export=False,
-        ema_momentum=0.5,
     )
-    run(cfg, ["train"])
+    return TrainConfig(**(cfg | overrides))
+
+
+@pytest.mark.slow
+def test_ema_weights_are_what_the_checkpoint_holds(tmp_path):
+    run(_tiny_config(tmp_path / "run", max_steps_per_epoch=3, ema_momentum=0.5), ["train"])
     model = keras.saving.load_model(tmp_path / "run" / "best.keras")
     opt = model.optimizer
     assert opt.use_ema and opt.ema_overwrite_frequency == 3
@@ -125,21 +128,7 @@ def test_ema_weights_are_what_the_checkpoint_holds(tmp_path):
 @pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(tmp_path):
     def train(name: str) -> list[np.ndarray]:
-        cfg = TrainConfig(
-            data=str(MINI),
-            out=str(tmp_path / name),
-            run_dir=str(tmp_path / f"run_{name}"),
-            epochs=1,
-            batch_size=32,
-            max_steps_per_epoch=4,
-            augment_copies=0,
-            rerender_widths=(),
-            fonts_per_char=0,
-            cache_dir=None,
-            verbose=0,
-            export=False,
-        )
-        run(cfg, ["train"])
+        run(_tiny_config(tmp_path / f"run_{name}", max_steps_per_epoch=4), ["train"])
         return keras.saving.load_model(tmp_path / f"run_{name}" / "best.keras").get_weights()
 
     for a, b in zip(train("a"), train("b"), strict=True):
