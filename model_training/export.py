@@ -35,12 +35,12 @@ FRAMING = (
 )
 
 
-def store_weights_float16(proto, min_size: int = 1024) -> int:
+def store_weights_float16(proto, min_size: int = 1024) -> None:
     """Store every float32 initializer of at least ``min_size`` values as float16 plus a Cast node.
 
     The graph still computes in float32 (onnxruntime constant-folds the casts at load time, so
     inference speed is unchanged); only the stored weights lose precision, about 1e-4 on the
-    output probabilities. Returns the number of tensors converted.
+    output probabilities.
     """
     from onnx import TensorProto, helper, numpy_helper
 
@@ -56,15 +56,10 @@ def store_weights_float16(proto, min_size: int = 1024) -> int:
         )
     for node in reversed(casts):
         graph.node.insert(0, node)
-    return len(big)
 
 
-def export_onnx(model: keras.Model, path: Path, weights_float16: bool = True) -> None:
-    """Convert ``model`` to ONNX with outputs named ``probs`` and ``embedding``.
-
-    ``weights_float16`` stores the large weight tensors at half precision (see
-    :func:`store_weights_float16`).
-    """
+def export_onnx(model: keras.Model, path: Path) -> None:
+    """Convert ``model`` to ONNX with outputs named ``probs`` and ``embedding``, weights stored as float16."""
     import onnx
     import tensorflow as tf
     import tf2onnx
@@ -79,8 +74,7 @@ def export_onnx(model: keras.Model, path: Path, weights_float16: bool = True) ->
         return {"probs": tf.identity(probs, name="probs"), "embedding": tf.identity(emb, name="embedding")}
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
-    if weights_float16:
-        store_weights_float16(proto)
+    store_weights_float16(proto)
     onnx.checker.check_model(proto)
     names = [o.name for o in proto.graph.output]
     if sorted(names) != ["embedding", "probs"]:

@@ -56,6 +56,11 @@ def build_model(
     return keras.Model(inputs, probs, name="char_cnn")
 
 
+def _convs_in(model: keras.Model, block: str) -> int:
+    """Count the convolutions in a block ("b2", "b3") of a model made by :func:`build_model`."""
+    return sum(1 for la in model.layers if la.name.startswith(block) and la.name.endswith("_conv"))
+
+
 def float32_copy(model: keras.Model) -> keras.Model:
     """Return ``model`` itself if it computes in float32, else a float32 twin with the same weights.
 
@@ -72,8 +77,8 @@ def float32_copy(model: keras.Model) -> keras.Model:
             width=model.get_layer("b1a_conv").filters,
             embedding=model.get_layer("embed_dense").units,
             dropout=model.get_layer("drop2").rate,
-            stage3_convs=sum(1 for la in model.layers if la.name[:2] == "b3" and la.name.endswith("_conv")),
-            stage2_convs=sum(1 for la in model.layers if la.name[:2] == "b2" and la.name.endswith("_conv")),
+            stage3_convs=_convs_in(model, "b3"),
+            stage2_convs=_convs_in(model, "b2"),
         )
     finally:
         keras.mixed_precision.set_global_policy(previous)
