@@ -36,6 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         help="average the weights, written into the model each epoch (default 0.995; 0: off)",
     )
     t.add_argument(
+        "--case-weight",
+        type=float,
+        default=0.2,
+        metavar="W",
+        help="loss weight of the case head (output 'upper': is this letter upper case?); 0: no case head",
+    )
+    t.add_argument(
         "--precision",
         choices=("auto", "float32", "mixed_bfloat16"),
         default="auto",
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             stage3_convs=a.stage3_convs,
             stage2_convs=a.stage2_convs,
             ema_momentum=a.ema,
+            case_weight=a.case_weight,
             precision=a.precision,
             resume=a.resume,
             verbose=2 if a.quiet else 1,

@@ -76,6 +76,12 @@ def to_class36(y_byclass: np.ndarray, y_letter: np.ndarray) -> np.ndarray:
     return np.where(y_byclass < 10, y_byclass, 9 + y_letter).astype(np.int64)
 
 
+def case_of_byclass(y_byclass: np.ndarray) -> np.ndarray:
+    """Return the letter case of EMNIST ByClass labels: 1 upper (10-35), 0 lower (36-61), -1 digit."""
+    y = np.asarray(y_byclass).astype(np.int64)
+    return np.where(y < 10, -1, np.where(y < 36, 1, 0)).astype(np.int8)
+
+
 def save_array_atomic(path: Path, array: np.ndarray) -> None:
     """Write a cache array so an interrupted run never leaves a half-written file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +97,8 @@ class Samples:
     ``x`` is uint8 N x 28 x 28 (ink high). ``writer`` is a string per sample ('' when
     unknown); ``clean`` marks samples not flagged by a quality check (all True by default).
     ``strokes`` optionally holds pen trajectories as ``(points, stroke_len, form_nstrokes)``.
+    ``case`` is int8 per sample: 1 upper-case letter, 0 lower-case letter, -1 digit or unknown
+    (the 36 classes merge the cases; the case head of the model learns it from this).
     """
 
     name: str
@@ -99,12 +107,15 @@ class Samples:
     writer: np.ndarray
     clean: np.ndarray | None = None
     strokes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    case: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.clean is None:
             self.clean = np.ones(len(self.y), bool)
-        if not (len(self.x) == len(self.y) == len(self.writer) == len(self.clean)):
-            raise ValueError(f"{self.name}: x, y, writer and clean differ in length")
+        if self.case is None:
+            self.case = np.full(len(self.y), -1, np.int8)
+        if not (len(self.x) == len(self.y) == len(self.writer) == len(self.clean) == len(self.case)):
+            raise ValueError(f"{self.name}: x, y, writer, clean and case differ in length")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -116,7 +127,7 @@ class Samples:
         if self.strokes is not None:
             strokes = subset_strokes(self.strokes, idx)
         return Samples(
-            name or self.name, self.x[idx], self.y[idx], self.writer[idx], self.clean[idx], strokes
+            name or self.name, self.x[idx], self.y[idx], self.writer[idx], self.clean[idx], strokes, self.case[idx]
         )
 
 
@@ -139,7 +150,8 @@ def load_npz_set(path: Path, name: str) -> Samples:
         clean = None
         if "qc_p_label" in d.files:
             clean = np.asarray(d["qc_p_label"]).astype(np.float32) >= UNIPEN_QC_THRESHOLD
-        return Samples(name, np.asarray(d["x"]), y, writer, clean, _strokes_of(d))
+        case = case_of_byclass(d["y_byclass"])
+        return Samples(name, np.asarray(d["x"]), y, writer, clean, _strokes_of(d), case)
 
 
 def load_mnist(path: Path) -> tuple[Samples, Samples]:
@@ -267,7 +279,7 @@ def frame_cached(
 def framed(s: Samples, *, cache_dir: Path | None = CACHE_DIR, progress: bool = False) -> Samples:
     """Return a copy of ``s`` whose images went through the app's framing."""
     x = frame_cached(s.x, s.name, cache_dir=cache_dir, progress=progress)
-    return Samples(s.name, x, s.y, s.writer, s.clean, s.strokes)
+    return Samples(s.name, x, s.y, s.writer, s.clean, s.strokes, s.case)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Files written:
 
 * ``model.keras``: the full Keras model, to retrain or fine-tune.
 * ``model.onnx``: the runtime model (tf2onnx, opset 17). Input ``image`` (N, 28, 28, 1) float32 0..1;
-  outputs ``probs`` (N, 36) and ``embedding`` (N, D), the penultimate layer. The large weight tensors
+  outputs ``probs`` (N, 36) and ``embedding`` (N, D), the penultimate layer, and, for a model with a
+  case head, ``upper`` (N, 1), the probability that a letter is upper case. The large weight tensors
   are stored as float16 and cast to float32 inside the graph (onnxruntime folds the casts when it
   loads the model), so the file is half the size and the model computes in float32 as trained.
 * ``labels.json``: the 36 labels in output order.
@@ -25,7 +26,7 @@ import keras
 import numpy as np
 
 from .data import LABELS, sha256_file
-from .model import float32_copy, inference_model
+from .model import float32_copy, has_case_head, inference_model
 
 OPSET = 17
 FRAMING = (
@@ -59,25 +60,27 @@ def store_weights_float16(proto, min_size: int = 1024) -> None:
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
-    """Convert ``model`` to ONNX with outputs named ``probs`` and ``embedding``, weights stored as float16."""
+    """Convert ``model`` to ONNX with outputs named ``probs`` and ``embedding`` (and ``upper`` with a
+    case head), weights stored as float16."""
     import onnx
     import tensorflow as tf
     import tf2onnx
 
     two = inference_model(model)
+    names_out = ["probs", "embedding"] + (["upper"] if has_case_head(model) else [])
     # tf2onnx traces a tf.function; wrap so the outputs carry our names.
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name="image"),)
 
     @tf.function(input_signature=spec)
     def serve(image):
-        probs, emb = two(image, training=False)
-        return {"probs": tf.identity(probs, name="probs"), "embedding": tf.identity(emb, name="embedding")}
+        outs = two(image, training=False)
+        return {n: tf.identity(t, name=n) for n, t in zip(names_out, outs, strict=True)}
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
     store_weights_float16(proto)
     onnx.checker.check_model(proto)
     names = [o.name for o in proto.graph.output]
-    if sorted(names) != ["embedding", "probs"]:
+    if sorted(names) != sorted(names_out):
         raise RuntimeError(f"unexpected ONNX output names {names}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -121,7 +124,8 @@ def export(model: keras.Model, out_dir: Path, card: dict[str, Any]) -> dict[str,
             "range": [0.0, 1.0],
             "ink": "high (1.0 = ink, 0.0 = background)",
         },
-        "outputs": {"probs": [None, len(LABELS)], "embedding": [None, emb_dim]},
+        "outputs": {"probs": [None, len(LABELS)], "embedding": [None, emb_dim]}
+        | ({"upper": [None, 1]} if has_case_head(model) else {}),
         "framing": FRAMING,
         "parameters": int(model.count_params()),
         "onnx_file": "model.onnx",

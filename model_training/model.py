@@ -19,6 +19,7 @@ from .data import NUM_CLASSES
 
 EMBEDDING_LAYER = "embedding"
 PROBS_LAYER = "probs"
+CASE_LAYER = "upper"
 
 
 def _conv(x, filters: int, name: str):
@@ -34,8 +35,14 @@ def build_model(
     dropout: float = 0.4,
     stage3_convs: int = 3,
     stage2_convs: int = 2,
+    case_head: bool = False,
 ) -> keras.Model:
-    """Build the classifier: input ``image`` (N, 28, 28, 1) float 0..1, output ``probs`` (N, C)."""
+    """Build the classifier: input ``image`` (N, 28, 28, 1) float 0..1, output ``probs`` (N, C).
+
+    With ``case_head`` the model has two named outputs, ``{"probs": (N, C), "upper": (N, 1)}``:
+    ``upper`` is the probability that a letter is upper case (the 36 classes merge the cases;
+    it reads the shape only, since framing removes the size).
+    """
     inputs = keras.Input((28, 28, 1), name="image")
     x = _conv(inputs, width, "b1a")
     x = _conv(x, width, "b1b")
@@ -53,7 +60,32 @@ def build_model(
     emb = layers.Activation("relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(dropout, name="drop2")(emb)
     probs = layers.Dense(num_classes, activation="softmax", name=PROBS_LAYER, dtype="float32")(x)
-    return keras.Model(inputs, probs, name="char_cnn")
+    if not case_head:
+        return keras.Model(inputs, probs, name="char_cnn")
+    upper = layers.Dense(1, activation="sigmoid", name=CASE_LAYER, dtype="float32")(x)
+    return keras.Model(inputs, {PROBS_LAYER: probs, CASE_LAYER: upper}, name="char_cnn")
+
+
+def has_case_head(model: keras.Model) -> bool:
+    """Return whether ``model`` has the ``upper`` (letter case) output."""
+    return any(layer.name == CASE_LAYER for layer in model.layers)
+
+
+@keras.saving.register_keras_serializable(package="handwriting_scanner")
+def masked_case_loss(y_true, y_pred):
+    """Binary cross-entropy of the case head on letters of known case (``y_true`` 1 or 0).
+
+    Digits and letters of unknown case carry ``y_true = -1`` and add nothing.
+    """
+    known = keras.ops.cast(y_true >= 0, "float32")
+    bce = keras.losses.binary_crossentropy(keras.ops.maximum(y_true, 0.0), y_pred)
+    return bce * keras.ops.squeeze(known, -1)
+
+
+def predict_probs(model: keras.Model, x, batch_size: int = 1024):
+    """Return the class probabilities of ``model`` on ``x`` (with or without a case head)."""
+    out = model.predict(x, batch_size=batch_size, verbose=0)
+    return out[PROBS_LAYER] if isinstance(out, dict) else out
 
 
 def _convs_in(model: keras.Model, block: str) -> int:
@@ -79,6 +111,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
             dropout=model.get_layer("drop2").rate,
             stage3_convs=_convs_in(model, "b3"),
             stage2_convs=_convs_in(model, "b2"),
+            case_head=has_case_head(model),
         )
     finally:
         keras.mixed_precision.set_global_policy(previous)
@@ -87,9 +120,9 @@ def float32_copy(model: keras.Model) -> keras.Model:
 
 
 def inference_model(model: keras.Model) -> keras.Model:
-    """Return a two-output model ``[probs, embedding]`` sharing ``model``'s weights (for export)."""
-    return keras.Model(
-        model.input,
-        [model.get_layer(PROBS_LAYER).output, model.get_layer(EMBEDDING_LAYER).output],
-        name="char_cnn_export",
-    )
+    """Return a model ``[probs, embedding]`` (plus ``upper`` with a case head) sharing ``model``'s
+    weights (for export)."""
+    outputs = [model.get_layer(PROBS_LAYER).output, model.get_layer(EMBEDDING_LAYER).output]
+    if has_case_head(model):
+        outputs.append(model.get_layer(CASE_LAYER).output)
+    return keras.Model(model.input, outputs, name="char_cnn_export")

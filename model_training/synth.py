@@ -52,6 +52,8 @@ FONTS: dict[str, str | None] = {
     "BecauseWeCreate-Regular.otf": None,  # fonts-bwht: caps only, same
     "Kristi.ttf": None,  # fonts-kristi
 }
+# Fonts whose lower-case slots hold capitals: their letters teach no letter case.
+NO_CASE = ("Humor-Sans.ttf", "BecauseWeLearn-Regular.otf", "BecauseWeCreate-Regular.otf")
 DEBIAN_PACKAGES = (
     "fonts-dkg-handwriting fonts-breip fonts-sjfonts fonts-rufscript fonts-tlwg-purisa-ttf fonts-kiloji "
     "fonts-klee fonts-seto fonts-comic-neue fonts-femkeklaver fonts-humor-sans fonts-bwht fonts-kristi"
@@ -90,19 +92,34 @@ def render_char(font_path: Path, ch: str, size: int) -> np.ndarray:
     return np.asarray(img)
 
 
+def char_case(ch: str, font_name: str = "") -> int:
+    """Return 1 for an upper-case letter, 0 for lower case, -1 for a digit or a font in NO_CASE."""
+    if not ch.isalpha() or font_name in NO_CASE:
+        return -1
+    return 1 if ch.isupper() else 0
+
+
 def font_glyphs_framed(
-    per_char: int, *, seed: int, cache_dir: Path | None, fonts: list[tuple[Path, str]] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+    per_char: int,
+    *,
+    seed: int,
+    cache_dir: Path | None,
+    fonts: list[tuple[Path, str]] | None = None,
+    with_case: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Render ``per_char`` distorted copies of every character of every font, framed by crops.py.
 
-    Returns ``(x uint8 N x 28 x 28, y int64)``; empty arrays when no font is installed.
+    Returns ``(x uint8 N x 28 x 28, y int64)``, plus the letter case (int8, see :func:`char_case`)
+    when ``with_case``; empty arrays when no font is installed.
     """
     fonts = find_fonts() if fonts is None else fonts
     if not fonts or per_char <= 0:
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+        empty = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+        return (*empty, np.zeros(0, np.int8)) if with_case else empty
     key = "fonts-" + "-".join(sorted(p.stem for p, _ in fonts))[:80] + f"-{len(fonts)}-k{per_char}-s{seed}"
     jobs = [(p, ch) for p, chars in fonts for ch in chars for _ in range(per_char)]
     y = np.asarray([char_class(ch) for _, ch in jobs], np.int64)
+    case = np.asarray([char_case(ch, p.name) for p, ch in jobs], np.int8)
 
     def make() -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -118,4 +135,4 @@ def font_glyphs_framed(
 
     x = _cached(key, cache_dir, make)
     keep = x.reshape(len(x), -1).max(1) > 0
-    return x[keep], y[keep]
+    return (x[keep], y[keep], case[keep]) if with_case else (x[keep], y[keep])

@@ -44,6 +44,9 @@ class TrainConfig:
     # end of every epoch, so validation, checkpoints and the export all use the averaged weights.
     # 0 = off. 0.995 averages over the last ~200 steps (the default since 2026-11-26).
     ema_momentum: float = 0.995
+    # Weight of the case head's loss (a sigmoid "upper" output: is this letter upper case?), trained
+    # on the letters whose case is known; 0 = no case head.
+    case_weight: float = 0.2
     # "auto": bfloat16 compute where the CPU does bfloat16 natively (AVX512-BF16 / AMX), else float32.
     precision: str = "auto"
     resume: bool = False
@@ -105,15 +108,16 @@ def _limit(s: D.Samples, n: int, rng: np.random.Generator) -> D.Samples:
 
 def build_training_arrays(
     cfg: TrainConfig, splits: D.Splits
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """Assemble (x_train, y_train, x_val, y_val, counts) from the real sets and the chosen ingredients."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Assemble (x_train, y_train, case_train, x_val, y_val, case_val, counts) from the real sets
+    and the chosen ingredients (``case``: 1 upper, 0 lower, -1 digit or unknown)."""
     from . import augment
 
     rng = np.random.default_rng(cfg.seed)
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     train = [_limit(s, cfg.limit_per_set, rng) for s in splits.train]
     val = [_limit(s, cfg.limit_per_set, rng) for s in splits.val]
-    parts_x, parts_y = [s.x for s in train], [s.y for s in train]
+    parts_x, parts_y, parts_c = [s.x for s in train], [s.y for s in train], [s.case for s in train]
     counts = {s.name: len(s) for s in train}
     raw = {s.name: s for s in splits.train_raw} if splits.train_raw else {}
 
@@ -132,6 +136,7 @@ def build_training_arrays(
                 )
                 parts_x.append(xa)
                 parts_y.append(src.y[idx])
+                parts_c.append(src.case[idx])
                 counts[f"{s.name}_aug{k}"] = len(idx)
 
     if cfg.rerender_widths:
@@ -147,31 +152,47 @@ def build_training_arrays(
                 )
                 parts_x.append(xr)
                 parts_y.append(u.y)
+                parts_c.append(u.case)
                 counts[f"unipen_rerender_w{w}"] = len(u)
 
     if cfg.fonts_per_char > 0:
         from . import synth
 
-        xs, ys = synth.font_glyphs_framed(cfg.fonts_per_char, seed=cfg.seed, cache_dir=cache)
+        xs, ys, cs = synth.font_glyphs_framed(cfg.fonts_per_char, seed=cfg.seed, cache_dir=cache, with_case=True)
         if len(xs):
             parts_x.append(xs)
             parts_y.append(ys)
+            parts_c.append(cs)
         counts["font_synth"] = len(xs)
 
-    x_tr, y_tr = np.concatenate(parts_x), np.concatenate(parts_y)
+    x_tr, y_tr, c_tr = np.concatenate(parts_x), np.concatenate(parts_y), np.concatenate(parts_c)
     x_va, y_va = D.concat(val)
-    return x_tr, y_tr, x_va, y_va, counts
+    c_va = np.concatenate([s.case for s in val])
+    return x_tr, y_tr, c_tr, x_va, y_va, c_va, counts
 
 
 def make_dataset(
-    x: np.ndarray, y: np.ndarray, batch: int, *, training: bool, seed: int, in_graph_augment: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    batch: int,
+    *,
+    training: bool,
+    seed: int,
+    in_graph_augment: bool,
+    case: np.ndarray | None = None,
 ):
-    """Return a tf.data pipeline: uint8 -> float 0..1 (N, 28, 28, 1), shuffled, jittered, prefetched."""
+    """Return a tf.data pipeline: uint8 -> float 0..1 (N, 28, 28, 1), shuffled, jittered, prefetched.
+
+    With ``case`` the targets are ``{"probs": class, "upper": case}`` for a model with a case head.
+    """
     import tensorflow as tf
 
     from .augment import graph_augment
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    target = y.astype(np.int32)
+    if case is not None:
+        target = {"probs": target, "upper": case.astype(np.float32)[:, None]}
+    ds = tf.data.Dataset.from_tensor_slices((x, target))
     if training:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch, drop_remainder=False)
@@ -250,7 +271,9 @@ def export_checkpoint(checkpoint: str, run_dir: str, out: str) -> dict:
         with hist_path.open() as f:
             rows = list(csv.DictReader(f))
         card["training"]["epochs_run"] = len(rows)
-        card["training"]["best_val_acc"] = max((float(r["val_acc"]) for r in rows), default=0.0)
+        card["training"]["best_val_acc"] = max(
+            (float(r.get("val_acc") or r.get("val_probs_acc") or 0.0) for r in rows), default=0.0
+        )
         card["training"]["seconds_note"] = "exported from a checkpoint; see history.csv for epoch times"
     card["training"]["exported_from"] = checkpoint
     model = keras.saving.load_model(checkpoint)
@@ -280,14 +303,23 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         keep_raw=True,
         progress=True,
     )
-    x_tr, y_tr, x_va, y_va, counts = build_training_arrays(cfg, splits)
+    x_tr, y_tr, c_tr, x_va, y_va, c_va, counts = build_training_arrays(cfg, splits)
     _log(f"train {len(x_tr)} samples {counts}; validation {len(x_va)}")
     partial = card_basics(cfg, argv, counts, len(x_tr), len(x_va), splits.sources)
     (run_dir / "card_partial.json").write_text(json.dumps(partial, indent=1))
+    with_case = cfg.case_weight > 0
     ds_tr = make_dataset(
-        x_tr, y_tr, cfg.batch_size, training=True, seed=cfg.seed, in_graph_augment=cfg.in_graph_augment
+        x_tr,
+        y_tr,
+        cfg.batch_size,
+        training=True,
+        seed=cfg.seed,
+        in_graph_augment=cfg.in_graph_augment,
+        case=c_tr if with_case else None,
     )
-    ds_va = make_dataset(x_va, y_va, 512, training=False, seed=cfg.seed, in_graph_augment=False)
+    ds_va = make_dataset(
+        x_va, y_va, 512, training=False, seed=cfg.seed, in_graph_augment=False, case=c_va if with_case else None
+    )
     steps = cfg.max_steps_per_epoch or None
     if steps:
         ds_tr = ds_tr.repeat()
@@ -298,28 +330,41 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     policy = resolve_precision(cfg.precision)
     _log(f"compute precision: {policy}")
     keras.mixed_precision.set_global_policy(policy)
-    model = build_model(width=cfg.width, stage3_convs=cfg.stage3_convs, stage2_convs=cfg.stage2_convs)
+    model = build_model(
+        width=cfg.width, stage3_convs=cfg.stage3_convs, stage2_convs=cfg.stage2_convs, case_head=with_case
+    )
     steps_per_epoch = steps or -(-len(x_tr) // cfg.batch_size)
     ema = (
         dict(use_ema=True, ema_momentum=cfg.ema_momentum, ema_overwrite_frequency=steps_per_epoch)
         if cfg.ema_momentum
         else {}
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate, **ema),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")],
-    )
+    if with_case:
+        from .model import masked_case_loss
+
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate, **ema),
+            loss={"probs": keras.losses.SparseCategoricalCrossentropy(), "upper": masked_case_loss},
+            loss_weights={"probs": 1.0, "upper": cfg.case_weight},
+            metrics={"probs": [keras.metrics.SparseCategoricalAccuracy(name="acc")]},
+        )
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate, **ema),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")],
+        )
+    # Early stopping, the checkpoint and the learning rate follow the 36-class head alone.
+    val_acc = "val_probs_acc" if with_case else "val_acc"
+    val_loss = "val_probs_loss" if with_case else "val_loss"
     if cfg.verbose:
         model.summary(print_fn=lambda s, **_: print(s, flush=True))
 
     callbacks = [
         keras.callbacks.BackupAndRestore(str(backup)),
-        keras.callbacks.EarlyStopping(monitor="val_acc", patience=6, restore_best_weights=True, mode="max"),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5),
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "best.keras"), monitor="val_acc", mode="max", save_best_only=True
-        ),
+        keras.callbacks.EarlyStopping(monitor=val_acc, patience=6, restore_best_weights=True, mode="max"),
+        keras.callbacks.ReduceLROnPlateau(monitor=val_loss, mode="min", factor=0.3, patience=2, min_lr=1e-5),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=val_acc, mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=0, write_graph=False
         ),
@@ -344,10 +389,9 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
 
     test_x = {k: v.x for k, v in splits.test.items()}
     test_y = {k: v.y for k, v in splits.test.items()}
-    probs = {
-        k: model.predict(x.astype(np.float32)[..., None] / 255.0, batch_size=1024, verbose=0)
-        for k, x in test_x.items()
-    }
+    from .model import predict_probs
+
+    probs = {k: predict_probs(model, x.astype(np.float32)[..., None] / 255.0) for k, x in test_x.items()}
     acc = accuracy_table(probs, test_y)
     for k, v in acc.items():
         _log(f"  {k:24s} {v['accuracy']:.4f}  in charset {v['accuracy_charset']:.4f}  (n={v['n']})")
@@ -359,7 +403,7 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     card["training"].update(
         seconds=round(train_seconds, 1),
         epochs_run=len(hist.get("loss", [])),
-        best_val_acc=max(hist.get("val_acc", [0.0])),
+        best_val_acc=max(hist.get(val_acc, [0.0])),
     )
     card |= {
         "test_accuracy": {k: round(v["accuracy"], 4) for k, v in acc.items()},

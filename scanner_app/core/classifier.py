@@ -176,6 +176,36 @@ class CharClassifier:
         ]
         return np.concatenate(parts).astype(np.float32, copy=False)
 
+    @property
+    def has_case(self) -> bool:
+        """Whether the model has the case head (output ``upper``: P(upper case) of a letter)."""
+        return "upper" in {o.name for o in self._session.get_outputs()}
+
+    def upper_proba(self, crops: np.ndarray | CropBatch) -> np.ndarray:
+        """Return (N,) probabilities that each crop, read as a letter, is upper case.
+
+        The case head sees the shape only (framing removes the size), so it knows 'a' from 'A'
+        but not 'o' from 'O'. Raises ``ModelError`` for a model without the head.
+        """
+        if not self.has_case:
+            raise ModelError(f"The model in {self.model_dir} has no case output ('upper').")
+        return self._run(crops, "upper").reshape(-1)
+
+    def predict_with_case(self, crops: np.ndarray | CropBatch) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return ``(probs (N, 36), upper (N,) or None)`` from one pass over the crops."""
+        if not self.has_case:
+            return self.predict_proba(crops), None
+        x = self._as_input(crops)
+        if len(x) == 0:
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32)
+        parts = [
+            self._session.run(["probs", "upper"], {self._input: x[i : i + BATCH]})
+            for i in range(0, len(x), BATCH)
+        ]
+        probs = np.concatenate([p for p, _ in parts]).astype(np.float32, copy=False)
+        upper = np.concatenate([u for _, u in parts]).astype(np.float32, copy=False).reshape(-1)
+        return probs, upper
+
     def predict_proba(self, crops: np.ndarray | CropBatch) -> np.ndarray:
         """Return (N, 36) probabilities for (N, 28, 28[, 1]) float32 0..1 crops (uint8 0..255 accepted)."""
         return self._run(crops, "probs")

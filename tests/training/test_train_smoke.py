@@ -19,6 +19,7 @@ pytestmark = [
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from model_training.model import masked_case_loss, predict_probs  # noqa: E402
 from model_training.train import TrainConfig, export_checkpoint, run  # noqa: E402
 from scanner_app.core.classifier import CharClassifier  # noqa: E402
 
@@ -60,9 +61,15 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
     # the saved Keras model is the float32 twin of the bfloat16-trained one, and ONNX agrees with it
     saved = keras.saving.load_model(out / "model.keras", compile=False)
     assert {layer.dtype_policy.compute_dtype for layer in saved.layers} == {"float32"}
-    p_keras = saved.predict(x.astype(np.float32)[..., None] / 255.0, verbose=0)
+    out_keras = saved.predict(x.astype(np.float32)[..., None] / 255.0, verbose=0)
+    p_keras = out_keras["probs"]
     np.testing.assert_array_equal(p_keras.argmax(1), p.argmax(1))
     np.testing.assert_allclose(p_keras, p, atol=1e-3)
+    # the case head (on by default) is exported as the output "upper" and agrees with Keras too
+    assert card["outputs"]["upper"] == [None, 1]
+    up = clf.upper_proba(x)
+    assert up.shape == (8,) and ((up >= 0) & (up <= 1)).all()
+    np.testing.assert_allclose(out_keras["upper"][:, 0], up, atol=1e-3)
     # the ONNX file stores its weight tensors at half precision and casts them to float32
     import onnx
 
@@ -85,12 +92,20 @@ def test_committed_onnx_agrees_with_committed_keras_model():
     card = json.loads((model_dir / "model_card.json").read_text())
     model = keras.saving.load_model(model_dir / "model.keras", compile=False)
     x = np.load(CROPS)["x"].astype(np.float32)[..., None] / 255.0
-    p_keras = model.predict(x, batch_size=128, verbose=0)
+    p_keras = predict_probs(model, x, batch_size=128)
     clf = CharClassifier.load(model_dir)
     p_onnx = clf.predict_proba(x)
     assert card["onnx_sha256"] == clf.card["onnx_sha256"]
     np.testing.assert_array_equal(p_keras.argmax(1), p_onnx.argmax(1))
     np.testing.assert_allclose(p_keras, p_onnx, atol=1e-3)
+
+
+def test_case_loss_counts_only_letters_of_known_case():
+    y_true = np.array([[1.0], [0.0], [-1.0], [-1.0]], np.float32)
+    y_pred = np.array([[0.9], [0.2], [0.99], [0.01]], np.float32)
+    loss = np.asarray(masked_case_loss(y_true, y_pred))
+    np.testing.assert_allclose(loss[:2], [-np.log(0.9), -np.log(0.8)], rtol=1e-4)
+    assert loss[2] == 0 and loss[3] == 0  # digits / unknown case, whatever the prediction
 
 
 def _tiny_config(run_dir: Path, **overrides) -> TrainConfig:
