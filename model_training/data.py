@@ -127,7 +127,13 @@ class Samples:
         if self.strokes is not None:
             strokes = subset_strokes(self.strokes, idx)
         return Samples(
-            name or self.name, self.x[idx], self.y[idx], self.writer[idx], self.clean[idx], strokes, self.case[idx]
+            name or self.name,
+            self.x[idx],
+            self.y[idx],
+            self.writer[idx],
+            self.clean[idx],
+            strokes,
+            self.case[idx],
         )
 
 

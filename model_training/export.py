@@ -60,8 +60,10 @@ def store_weights_float16(proto, min_size: int = 1024) -> None:
 
 
 def export_onnx(model: keras.Model, path: Path) -> None:
-    """Convert ``model`` to ONNX with outputs named ``probs`` and ``embedding`` (and ``upper`` with a
-    case head), weights stored as float16."""
+    """Convert ``model`` to ONNX, its large weights stored as float16.
+
+    The outputs are named ``probs`` and ``embedding``, plus ``upper`` for a case head.
+    """
     import onnx
     import tensorflow as tf
     import tf2onnx

@@ -120,8 +120,10 @@ def float32_copy(model: keras.Model) -> keras.Model:
 
 
 def inference_model(model: keras.Model) -> keras.Model:
-    """Return a model ``[probs, embedding]`` (plus ``upper`` with a case head) sharing ``model``'s
-    weights (for export)."""
+    """Return the export model: ``[probs, embedding]``, plus ``upper`` with a case head.
+
+    It shares ``model``'s weights.
+    """
     outputs = [model.get_layer(PROBS_LAYER).output, model.get_layer(EMBEDDING_LAYER).output]
     if has_case_head(model):
         outputs.append(model.get_layer(CASE_LAYER).output)

@@ -109,8 +109,11 @@ def _limit(s: D.Samples, n: int, rng: np.random.Generator) -> D.Samples:
 def build_training_arrays(
     cfg: TrainConfig, splits: D.Splits
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """Assemble (x_train, y_train, case_train, x_val, y_val, case_val, counts) from the real sets
-    and the chosen ingredients (``case``: 1 upper, 0 lower, -1 digit or unknown)."""
+    """Assemble (x_train, y_train, case_train, x_val, y_val, case_val, counts) for training.
+
+    They come from the real sets and the chosen ingredients (``case``: 1 upper, 0 lower, -1 digit
+    or unknown).
+    """
     from . import augment
 
     rng = np.random.default_rng(cfg.seed)
@@ -158,7 +161,9 @@ def build_training_arrays(
     if cfg.fonts_per_char > 0:
         from . import synth
 
-        xs, ys, cs = synth.font_glyphs_framed(cfg.fonts_per_char, seed=cfg.seed, cache_dir=cache, with_case=True)
+        xs, ys, cs = synth.font_glyphs_framed(
+            cfg.fonts_per_char, seed=cfg.seed, cache_dir=cache, with_case=True
+        )
         if len(xs):
             parts_x.append(xs)
             parts_y.append(ys)
@@ -318,7 +323,13 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         case=c_tr if with_case else None,
     )
     ds_va = make_dataset(
-        x_va, y_va, 512, training=False, seed=cfg.seed, in_graph_augment=False, case=c_va if with_case else None
+        x_va,
+        y_va,
+        512,
+        training=False,
+        seed=cfg.seed,
+        in_graph_augment=False,
+        case=c_va if with_case else None,
     )
     steps = cfg.max_steps_per_epoch or None
     if steps:
@@ -364,7 +375,9 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         keras.callbacks.BackupAndRestore(str(backup)),
         keras.callbacks.EarlyStopping(monitor=val_acc, patience=6, restore_best_weights=True, mode="max"),
         keras.callbacks.ReduceLROnPlateau(monitor=val_loss, mode="min", factor=0.3, patience=2, min_lr=1e-5),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=val_acc, mode="max", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "best.keras"), monitor=val_acc, mode="max", save_best_only=True
+        ),
         keras.callbacks.TensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=0, write_graph=False
         ),
