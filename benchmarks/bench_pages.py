@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -86,16 +87,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the generated pages in this folder")
     ap.add_argument("--show", type=int, default=0, help="print truth and output of the first N pages")
     ap.add_argument("--model", type=Path, help="model folder (default: the bundled one), to compare models")
+    ap.add_argument(
+        "--writers",
+        choices=("test", "val"),
+        default="test",
+        help="whose glyphs make the pages: test writers (default) or validation writers (to tune)",
+    )
+    ap.add_argument(
+        "--no-case-by-shape",
+        action="store_true",
+        help="ignore the model's case head (letter case by height only)",
+    )
     args = ap.parse_args(argv)
 
-    source = GlyphSource.from_shared(writers="test")
+    source = GlyphSource.from_shared(writers=args.writers)
+    base = ScanConfig(case_by_shape=not args.no_case_by_shape)
     clf = CharClassifier.load(args.model)
     conditions = [("clean", False, False), ("photo", True, False)]
     if args.femnist:
         conditions += [("femnist clean", False, True), ("femnist photo", True, True)]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_pages_"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{args.n} pages per condition, test writers only, model {clf.card.get('date', '?')}")
+    print(f"{args.n} pages per condition, {args.writers} writers only, model {clf.card.get('date', '?')}")
     have_tess = not args.no_tesseract and shutil.which("tesseract") is not None
     for name, photo, femnist in conditions:
         rng = np.random.default_rng(args.seed + (1 if photo else 0) + (2 if femnist else 0))
@@ -106,11 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             cv2.imwrite(str(path), gen.image, [cv2.IMWRITE_JPEG_QUALITY, 95] if photo else [])
             t = time.perf_counter()
             page = load_page(path)
-            result = run_scan(page, clf)
+            result = run_scan(page, clf, base)
             ours.add(gen.text, result.text, time.perf_counter() - t)
             t = time.perf_counter()
             ours_nodict.add(
-                gen.text, run_scan(page, clf, ScanConfig(dictionary=False)).text, time.perf_counter() - t
+                gen.text,
+                run_scan(page, clf, replace(base, dictionary=False)).text,
+                time.perf_counter() - t,
             )
             if have_tess:
                 t = time.perf_counter()

@@ -101,6 +101,30 @@ SET_NOTES = {
 }
 
 
+def case_accuracy(upper: np.ndarray, case: np.ndarray, y: np.ndarray) -> dict:
+    """Score the case head: accuracy of ``upper >= 0.5`` on letters whose case is known.
+
+    Returns ``{"accuracy", "n", "majority", "per_letter": {letter: [accuracy, n]}}``, where
+    ``majority`` is what always answering the set's more frequent case would score (the head
+    must beat it to know anything), and per-letter figures show where the shape tells the case.
+    """
+    known = (case >= 0) & (y >= 10)
+    if not known.any():
+        return {"accuracy": None, "n": 0, "majority": None, "per_letter": {}}
+    right = (upper[known] >= 0.5) == (case[known] == 1)
+    share_upper = float((case[known] == 1).mean())
+    per = {}
+    for c in np.unique(y[known]):
+        m = y[known] == c
+        per[LABELS[int(c)]] = [round(float(right[m].mean()), 4), int(m.sum())]
+    return {
+        "accuracy": round(float(right.mean()), 4),
+        "n": int(known.sum()),
+        "majority": round(max(share_upper, 1 - share_upper), 4),
+        "per_letter": per,
+    }
+
+
 def measure_latency(clf, x: np.ndarray, repeat: int = 200) -> dict:
     """Time the runtime model: median single-crop and per-crop batch latency on this CPU."""
     import os
@@ -182,6 +206,17 @@ def run_evaluation(
         "most frequent confusions (true -> predicted: count):",
         ", ".join(f"{a}->{b}: {c}" for a, b, c in report["top_confusions"][:10]),
     )
+    if clf.has_case:
+        report["case_head"] = {
+            k: case_accuracy(clf.upper_proba(v.x), v.case, v.y)
+            for k, v in splits.test.items()
+            if ((v.case >= 0) & (v.y >= 10)).any()
+        }
+        for k, v in report["case_head"].items():
+            print(
+                f"case head {k:24s} {v['accuracy']:.4f}  "
+                f"(always the usual case: {v['majority']:.4f}, n={v['n']})"
+            )
     report["runtime"] = measure_latency(clf, splits.test["chars74k"].x[:64])
     write_json(out / "evaluation.json", report)
     print(f"runtime: {report['runtime']}")
@@ -191,6 +226,11 @@ def run_evaluation(
         card["runtime_measured"] = report["runtime"]
         card["test_accuracy"] = {k: v["accuracy"] for k, v in report["sets"].items()}
         card["test_accuracy_charset"] = {k: v["accuracy_charset"] for k, v in report["sets"].items()}
+        if "case_head" in report:
+            card["test_case_accuracy"] = {
+                k: {"accuracy": v["accuracy"], "always_usual_case": v["majority"], "n": v["n"]}
+                for k, v in report["case_head"].items()
+            }
         card["test_accuracy_note"] = (
             "ONNX runtime model via scanner_app.core.classifier on crops framed by "
             "crops.py; held-out writers only; see evaluation.json"

@@ -58,6 +58,21 @@ def is_test_writer(writer: str) -> bool:
     return int(hashlib.sha1(writer.encode()).hexdigest(), 16) % 5 == 0
 
 
+def is_val_writer(writer: str) -> bool:
+    """Validation writers (model_training.data's rule): not trained on, used to tune."""
+    return not is_test_writer(writer) and int(hashlib.md5(writer.encode()).hexdigest(), 16) % 10 == 0
+
+
+def _wanted(writer: str, writers: str) -> bool:
+    if writers == "test":
+        return is_test_writer(writer)
+    if writers == "val":
+        return is_val_writer(writer)
+    if writers == "train":
+        return not is_test_writer(writer)
+    raise ValueError(f"writers must be test, val or train, not {writers!r}")
+
+
 @dataclass
 class GlyphSource:
     """Test-writer characters: stroke lists (UNIPEN) and/or 28 x 28 images (FEMNIST)."""
@@ -74,7 +89,8 @@ class GlyphSource:
         """Load every test writer's characters from the shared data sets.
 
         ``writers="train"`` loads the *other* writers instead: pages for tuning the decoder's
-        few constants, so nothing is tuned on test writers.
+        few constants, so nothing is tuned on test writers. ``writers="val"`` loads only the
+        validation writers among those (the model never trained on them either).
         ``min_quality`` drops UNIPEN samples whose quality flag (``qc_p_label``) is below it:
         these are mostly mis-segmented or mislabelled samples (see the data README).
         """
@@ -82,14 +98,13 @@ class GlyphSource:
         src = cls()
         with np.load(root / "unipen-train_r01_v07-isolated.npz", allow_pickle=False) as d:
             ids = d["writer"]
-            want_test = writers == "test"
-            test = np.array([is_test_writer(w) == want_test for w in ids])
+            test = np.array([_wanted(w, writers) for w in ids])
             keep = test & (d["qc_p_label"].astype(np.float32) >= min_quality)
             src._add_strokes(d["points"], d["stroke_len"], d["form_nstrokes"], d["y_byclass"], ids, keep)
         femnist = root / "femnist-leaf-sample.npz"
         if femnist.exists():
             with np.load(femnist, allow_pickle=False) as f:
-                test = np.array([is_test_writer(w) == want_test for w in f["writer"]])
+                test = np.array([_wanted(w, writers) for w in f["writer"]])
                 for img, y in zip(f["x"][test], f["y_byclass"][test], strict=True):
                     src.images.setdefault(CHARS[int(y)], []).append(img)
         return src

@@ -30,6 +30,11 @@ Per word (characters of one line between word gaps):
    T or D whose shape is the capital's (:func:`capital_by_shape`). A line's cap height is never
    taken below 0.85 of the page's median cap height (and is that when the line has no tall
    glyphs).
+5. **Case by shape** (models with a case head, output ``upper``): the head reads P(upper case)
+   from the letter's shape alone (the crop has no size), so it knows A from a, H from h, but
+   not O from o. Where it is sure (``SHAPE_SURE``), its answer replaces the height vote of that
+   letter, for the all-capitals vote and for a word's first letter; letters tall in both cases
+   then get a vote too, and the T/D shape rule is no longer needed.
 
 Lines are joined with newlines and words with one space.
 """
@@ -57,6 +62,7 @@ SHORT_LOWER = set("acegmnopqrsuvwxyz")
 TALL_BOTH = set("bdfhijklt")
 DESCENDING = set("gjpqy")
 KEEP_KIND = 0.97
+SHAPE_SURE = 0.85  # the case head decides a letter's case when P(upper) >= this or <= 1 - this
 
 
 @dataclass(frozen=True)
@@ -314,24 +320,53 @@ def capital_by_shape(letter: str, mask: np.ndarray | None) -> bool:
     return left.size > 0 and left[0] < 0.2 * h
 
 
+def _shape_vote(p_upper: float | None, sure: float = SHAPE_SURE) -> bool | None:
+    """Return the case head's vote: True (upper), False (lower) or None (not sure, or no head)."""
+    if p_upper is None or not math.isfinite(p_upper):
+        return None
+    if p_upper >= sure:
+        return True
+    if p_upper <= 1.0 - sure:
+        return False
+    return None
+
+
 def _apply_case(
-    word_chars: list[str], ascents: list[float], threshold: float, initial: float, shape_up: bool = False
+    word_chars: list[str],
+    ascents: list[float],
+    threshold: float,
+    initial: float,
+    shape_up: bool = False,
+    upper: Sequence[float | None] | None = None,
 ) -> list[str]:
-    """Upper or lower case per letter of one word (see the module docstring)."""
+    """Upper or lower case per letter of one word (see the module docstring).
+
+    ``upper[i]`` is the case head's P(upper case) for letter ``i`` (None: no head).
+    """
     out = [c.lower() for c in word_chars]
+    shape = [_shape_vote(upper[i] if upper is not None else None) for i in range(len(word_chars))]
     ups = {}
     for i, ch in enumerate(word_chars):
-        if ch.isalpha() and ch.lower() in SHORT_LOWER:
+        if not ch.isalpha():
+            continue
+        if shape[i] is not None:
+            ups[i] = shape[i]
+        elif ch.lower() in SHORT_LOWER:
             ups[i] = threshold > 0 and ascents[i] > threshold
     first = next((i for i, c in enumerate(word_chars) if c.isalpha()), None)
-    # Capitals: most short letters are tall; one short letter counts unless it is the first
-    # letter ("LET" is in capitals, "Ohh" is not).
+    # Capitals: most voting letters are capitals; one vote counts unless it is the first
+    # letter's ("LET" is in capitals, "Ohh" is not).
     enough = len(ups) > 1 or len(word_chars) == 1 or first not in ups
     if ups and sum(ups.values()) >= 0.6 * len(ups) and enough:
         return [c.upper() for c in word_chars]
-    if first is not None and first in ups and threshold > 0 and ascents[first] > initial:
+    if first is None:
+        return out
+    if shape[first] is not None:
+        if shape[first]:
+            out[first] = out[first].upper()  # shaped like a capital (A, H, R ...)
+    elif first in ups and threshold > 0 and ascents[first] > initial:
         out[first] = out[first].upper()  # a capital starts a word; inside a word it is noise
-    elif first is not None and first == 0 and shape_up:
+    elif first == 0 and shape_up:
         out[first] = out[first].upper()  # a T or D shaped like the capital
     return out
 
@@ -369,12 +404,14 @@ def decode_lines(
     dictionary: bool = True,
     k: int = 3,
     masks: Sequence[np.ndarray | None] | None = None,
+    upper: np.ndarray | None = None,
 ) -> list[DecodedLine]:
     """Decode characters (in reading order) into lines of text.
 
     ``line_of[i]``, ``word_of[i]`` and ``boxes[i]`` describe character ``i`` (boxes in any one
     consistent coordinate system, y down); ``probs`` is (N, len(labels)); ``masks[i]``
-    (optional) is character ``i``'s own ink, used to tell a capital T or D by its shape.
+    (optional) is character ``i``'s own ink, used to tell a capital T or D by its shape;
+    ``upper[i]`` (optional, the model's case head) is P(upper case) of character ``i``.
     """
     n = len(line_of)
     if n == 0:
@@ -451,7 +488,8 @@ def decode_lines(
         for idx in words.values():
             asc = [float(np.polyval(fit, boxes[i].cx) - boxes[i].y) for i in idx]
             shape_up = masks is not None and bool(idx) and capital_by_shape(chosen[idx[0]], masks[idx[0]])
-            cased = _apply_case([chosen[i] for i in idx], asc, threshold, initial, shape_up)
+            up = [float(upper[i]) for i in idx] if upper is not None else None
+            cased = _apply_case([chosen[i] for i in idx], asc, threshold, initial, shape_up, up)
             texts.append("".join(cased))
             for r, i in enumerate(idx):
                 ch = cased[r]

@@ -40,10 +40,15 @@ STAGES = ("prepare", "layout", "crops", "classify", "decode")
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """Options of a scan: ``charset`` in {alnum, letters, digits}; ``dictionary`` word-list correction."""
+    """Options of a scan.
+
+    ``charset`` in {alnum, letters, digits}; ``dictionary``: word-list correction;
+    ``case_by_shape``: let the model's case head (when it has one) tell capitals by their shape.
+    """
 
     charset: str = "alnum"
     dictionary: bool = True
+    case_by_shape: bool = True
 
     def __post_init__(self) -> None:
         if self.charset not in ("alnum", "letters", "digits"):
@@ -101,11 +106,19 @@ def scan(
     yield Progress("crops", 2, total)
     batch = crops_from_page(prep.soft, layout.chars)
     n = len(batch)
-    parts = []
+    # A model with a case head also says, from each letter's shape, whether it is a capital.
+    with_case = config.case_by_shape and getattr(classifier, "has_case", False) is True
+    parts, ups = [], []
     for i in range(0, n, BATCH):
         yield Progress("classify", 3, total)
-        parts.append(classifier.predict_proba(batch.crops[i : i + BATCH]))
+        if with_case:
+            p, u = classifier.predict_with_case(batch.crops[i : i + BATCH])
+            parts.append(p)
+            ups.append(u)
+        else:
+            parts.append(classifier.predict_proba(batch.crops[i : i + BATCH]))
     probs = np.concatenate(parts) if parts else np.zeros((0, len(classifier.labels)), np.float32)
+    upper = np.concatenate(ups) if ups else None
     yield Progress("decode", 4, total)
     chars: list[CharBox] = list(layout.chars)
     keep = _plausible(chars, probs, classifier.labels, config.charset) & _inked(chars, prep.soft)
@@ -116,6 +129,7 @@ def scan(
         return _empty(page, notes, "The marks on the page do not look like handwriting the model can read.")
     chars = [c for c, k in zip(chars, keep, strict=True) if k]
     probs = probs[keep]
+    upper = upper[keep] if upper is not None else None
     lines = decode_mod.decode_lines(
         [c.line for c in chars],
         [c.word for c in chars],
@@ -125,6 +139,7 @@ def scan(
         charset=config.charset,
         dictionary=config.dictionary,
         masks=[c.mask for c in chars],
+        upper=upper,
     )
     results = []
     for line in lines:

@@ -361,8 +361,12 @@ class MainWindow(QMainWindow):
             draw_only,
         )
         self.accept_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
-        self.accept_lower_action = self._action(
-            "Add as lower &case", lambda: self.accept_prediction(lower=True), "Shift+Return", "", draw_only
+        self.accept_other_case_action = self._action(
+            "Add in the other &case",
+            lambda: self.accept_prediction(other_case=True),
+            "Shift+Return",
+            "Add the predicted letter as a capital if it shows a small letter, and the other way round",
+            draw_only,
         )
         self.space_action = self._action(
             "Add s&pace", lambda: self.editor.append_char(" "), None, "Add a space"
@@ -435,7 +439,7 @@ class MainWindow(QMainWindow):
             self.clear_action,
             self.undo_stroke_action,
             self.accept_action,
-            self.accept_lower_action,
+            self.accept_other_case_action,
         ):
             self.draw_page.addAction(action)
         self.tabs.addTab(self.draw_page, "Draw")
@@ -562,7 +566,7 @@ class MainWindow(QMainWindow):
         draw_menu.addSeparator()
         for action in (
             self.accept_action,
-            self.accept_lower_action,
+            self.accept_other_case_action,
             self.space_action,
             self.undo_stroke_action,
             self.clear_action,
@@ -687,20 +691,28 @@ class MainWindow(QMainWindow):
             return
         clf = self._classifier
         crop = self.canvas.crop()
-        probs = clf.predict_proba(crop[None, :, :, None])
-        guesses = [(str(c), float(p)) for c, p in clf.top_k(probs, k=3, charset=self.charset())[0]]
+        if getattr(clf, "has_case", False) is True:
+            probs, upper = clf.predict_with_case(crop[None, :, :, None])
+            # The case head reads capital or small letter from the drawing's shape (A or a).
+            small = float(upper[0]) < 0.5
+        else:
+            probs, small = clf.predict_proba(crop[None, :, :, None]), False
+        guesses = [
+            (str(c).lower() if small else str(c), float(p))
+            for c, p in clf.top_k(probs, k=3, charset=self.charset())[0]
+        ]
         self.current_guesses = guesses
         lines = [f"{c}  {p:.0%}" for c, p in guesses]
         self.prediction_label.setText("\n".join(lines))
         self.bars.set_guesses(guesses)
 
-    def accept_prediction(self, lower: bool = False) -> None:
-        """Add the top guess to the text and clear the canvas for the next character."""
+    def accept_prediction(self, other_case: bool = False) -> None:
+        """Add the top guess (or, ``other_case``, its other case) to the text; clear the canvas."""
         if not self.current_guesses:
             self.statusBar().showMessage("Draw a character first.", 3000)
             return
         char = self.current_guesses[0][0]
-        self.editor.append_char(char.lower() if lower else char)
+        self.editor.append_char(char.swapcase() if other_case else char)
         self.canvas.clear()
         self.canvas.setFocus()
 

@@ -142,3 +142,25 @@ def test_font_synthesis_with_an_installed_font():
     assert len(x) == len(y) > 30
     assert set(y.tolist()) <= set(range(36))
     assert (x.reshape(len(x), -1).max(1) == 255).all()
+
+
+def test_letter_case_comes_from_the_byclass_labels_and_follows_subsets():
+    np.testing.assert_array_equal(D.case_of_byclass(np.array([0, 9, 10, 35, 36, 61])), [-1, -1, 1, 1, 0, 0])
+    s = D.load_npz_set(MINI / D.FILES["unipen"], "unipen")
+    with np.load(MINI / D.FILES["unipen"]) as d:
+        byclass = d["y_byclass"]
+    assert (s.case == D.case_of_byclass(byclass)).all()
+    assert {1, 0} <= set(s.case[s.y >= 10].tolist()) and (s.case[s.y < 10] == -1).all()
+    tr, _, _ = D.split_by_writer(s)
+    framed = D.framed(tr, cache_dir=None)
+    assert (framed.case == tr.case).all() and len(framed.case) == len(tr)
+    # sets without case (MNIST) say "unknown"
+    m_tr, _ = D.load_mnist(MINI / D.FILES["mnist"])
+    assert (m_tr.case == -1).all()
+
+
+def test_font_glyph_case_labels():
+    assert synth.char_case("a") == 0 and synth.char_case("Q") == 1 and synth.char_case("7") == -1
+    assert synth.char_case("a", "Humor-Sans.ttf") == -1  # capitals drawn in the small-letter slots
+    x, y, case = synth.font_glyphs_framed(5, seed=0, cache_dir=None, fonts=[], with_case=True)
+    assert len(x) == len(y) == len(case) == 0

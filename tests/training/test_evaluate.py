@@ -46,3 +46,18 @@ def test_confusion_plot_is_written(tmp_path):
     m = confusion(np.arange(36), np.arange(36))
     plot_confusion(m, tmp_path / "c.png", "t")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_case_accuracy_scores_letters_of_known_case_against_the_majority():
+    from model_training.evaluate import case_accuracy
+
+    # classes: 10 = A, 17 = H, 3 = a digit (no case)
+    y = np.array([10, 10, 17, 17, 3, 10])
+    case = np.array([1, 0, 0, 0, -1, -1], np.int8)
+    upper = np.array([0.9, 0.2, 0.7, 0.1, 0.99, 0.99], np.float32)
+    r = case_accuracy(upper, case, y)
+    assert r["n"] == 4  # the digit and the letter of unknown case do not count
+    assert r["accuracy"] == 0.75  # the H read as a capital is the one mistake
+    assert r["majority"] == 0.75  # 3 of the 4 are lower case
+    assert r["per_letter"] == {"A": [1.0, 2], "H": [0.5, 2]}
+    assert case_accuracy(upper[4:], case[4:], y[4:])["n"] == 0

@@ -177,3 +177,43 @@ def test_word_initial_capital_t_from_its_shape():
     spec = [sure(c) for c in "thethe"]
     out = decode_lines(lines, wds, boxes, _probs(spec), LABELS, dictionary=False, masks=masks)
     assert out[0].text == "the The"
+
+
+def _decode_with_head(words, upper, **kw):
+    lines, wds, boxes = _layout(words)
+    chars = "".join("".join(w) for w in words)
+    probs = _probs([sure(c) for c in chars])
+    return decode_lines(lines, wds, boxes, probs, LABELS, dictionary=False, upper=np.asarray(upper), **kw)
+
+
+def test_case_head_capitalises_letters_tall_in_both_cases():
+    # "Hello": H is as tall as h, so height alone reads "hello"; the head knows H's shape.
+    words = [list("Hello"), list("bird")]
+    unsure = [0.5] * 9
+    assert _decode_with_head(words, unsure)[0].text == "hello bird"
+    sure_h = [0.97, 0.02, 0.1, 0.1, 0.3, 0.05, 0.4, 0.02, 0.1]
+    assert _decode_with_head(words, sure_h)[0].text == "Hello bird"
+    # switched off (or a model without the head): height only
+    lines, wds, boxes = _layout(words)
+    probs = _probs([sure(c) for c in "Hellobird"])
+    assert decode_lines(lines, wds, boxes, probs, LABELS, dictionary=False)[0].text == "hello bird"
+
+
+def test_case_head_overrides_height_only_when_sure():
+    # "Some": a tall S is a capital by height; the head is unsure about S/s (same shape), so
+    # height decides. A sure "lower case" vote beats a sloppy tall first letter ("Gap" -> "gap").
+    words = [list("Some"), list("text"), list("Gap")]
+    upper = [0.55, 0.1, 0.2, 0.05, 0.3, 0.1, 0.2, 0.3, 0.5, 0.1, 0.4]
+    assert _decode_with_head(words, upper)[0].text == "Some text Gap"
+    upper[8] = 0.03  # G shaped like a g
+    assert _decode_with_head(words, upper)[0].text == "Some text gap"
+    # words of letters tall in both cases: the head's votes make them capitals ("HIT")
+    assert _decode_with_head([list("HIT")], [0.95, 0.9, 0.93])[0].text == "HIT"
+    assert _decode_with_head([list("bit")], [0.05, 0.3, 0.1])[0].text == "bit"
+
+
+def test_case_head_vote_ignores_missing_values():
+    from scanner_app.core.decode import _shape_vote
+
+    assert _shape_vote(None) is None and _shape_vote(float("nan")) is None
+    assert _shape_vote(0.9) is True and _shape_vote(0.1) is False and _shape_vote(0.6) is None
