@@ -38,9 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument(
         "--case-weight",
         type=float,
-        default=0.2,
+        default=0.0,
         metavar="W",
-        help="loss weight of the case head (output 'upper': is this letter upper case?); 0: no case head",
+        help="train a case head jointly, with this loss weight (default 0: fit the case probe instead)",
+    )
+    t.add_argument(
+        "--no-case-probe", action="store_true", help="no 'upper' output (letter case) on the exported model"
     )
     t.add_argument(
         "--precision",
@@ -80,7 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--run-dir", default="runs/train")
     x.add_argument("--out", default="assets/model")
 
+    c = sub.add_parser("case-probe", help="fit the letter-case probe on an exported model and re-export it")
+    c.add_argument("--model", default="assets/model", help="model folder (default assets/model)")
+    c.add_argument("--data", help="data folder (default $HWS_DATA_DIR or ../shared/data)")
+    c.add_argument("--seed", type=int, default=42)
+
     a = p.parse_args(argv)
+    if a.cmd == "case-probe":
+        from .case_probe import add_case_probe
+
+        card = add_case_probe(a.model, a.data, a.seed)
+        print(f"case probe added to {a.model}: {card['case_probe']}")
+        return 0
     if a.cmd == "export":
         from .train import export_checkpoint
 
@@ -103,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             stage2_convs=a.stage2_convs,
             ema_momentum=a.ema,
             case_weight=a.case_weight,
+            case_probe=not a.no_case_probe,
             precision=a.precision,
             resume=a.resume,
             verbose=2 if a.quiet else 1,

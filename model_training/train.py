@@ -44,9 +44,13 @@ class TrainConfig:
     # end of every epoch, so validation, checkpoints and the export all use the averaged weights.
     # 0 = off. 0.995 averages over the last ~200 steps (the default since 2026-11-26).
     ema_momentum: float = 0.995
-    # Weight of the case head's loss (a sigmoid "upper" output: is this letter upper case?), trained
-    # on the letters whose case is known; 0 = no case head.
-    case_weight: float = 0.2
+    # Weight of a jointly trained case head's loss (a sigmoid "upper" output: is this letter upper
+    # case?), trained on the letters whose case is known; 0 = none. At 0.2 it cost letter accuracy
+    # on the validation writers (2026-11-26), so the default is the case probe instead.
+    case_weight: float = 0.0
+    # After training, fit the case probe (case_probe.py) on the frozen embedding: the "upper" output
+    # without touching the class probabilities.
+    case_probe: bool = True
     # "auto": bfloat16 compute where the CPU does bfloat16 natively (AVX512-BF16 / AMX), else float32.
     precision: str = "auto"
     resume: bool = False
@@ -396,6 +400,12 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     _log(f"training done in {train_seconds / 60:.1f} min")
     model = float32_copy(model)  # evaluate and export exactly what the app will run
     keras.mixed_precision.set_global_policy("float32")
+    probe_facts = None
+    if cfg.case_probe and not with_case:
+        from .case_probe import fit_case_probe
+
+        model, probe_facts = fit_case_probe(model, splits.train, splits.val, seed=cfg.seed)
+        _log(f"case probe: {probe_facts}")
 
     # Evaluate --------------------------------------------------------------------------------
     from .evaluate import accuracy_table
@@ -424,6 +434,8 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         "test_accuracy_note": "Keras model on crops framed by crops.py; `python -m model_training evaluate` "
         "recomputes these with the ONNX runtime model",
     }
+    if probe_facts is not None:
+        card["case_probe"] = probe_facts
     (run_dir / "history.json").write_text(json.dumps(hist, indent=1))
     (run_dir / "result.json").write_text(json.dumps(card, indent=1))
     if cfg.export:

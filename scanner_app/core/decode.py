@@ -62,7 +62,7 @@ SHORT_LOWER = set("acegmnopqrsuvwxyz")
 TALL_BOTH = set("bdfhijklt")
 DESCENDING = set("gjpqy")
 KEEP_KIND = 0.97
-SHAPE_SURE = 0.85  # the case head decides a letter's case when P(upper) >= this or <= 1 - this
+SHAPE_SURE = 0.9  # the case head decides a letter's case when P(upper) >= this or <= 1 - this
 
 
 @dataclass(frozen=True)
@@ -320,10 +320,11 @@ def capital_by_shape(letter: str, mask: np.ndarray | None) -> bool:
     return left.size > 0 and left[0] < 0.2 * h
 
 
-def _shape_vote(p_upper: float | None, sure: float = SHAPE_SURE) -> bool | None:
+def _shape_vote(p_upper: float | None, sure: float | None = None) -> bool | None:
     """Return the case head's vote: True (upper), False (lower) or None (not sure, or no head)."""
     if p_upper is None or not math.isfinite(p_upper):
         return None
+    sure = SHAPE_SURE if sure is None else sure
     if p_upper >= sure:
         return True
     if p_upper <= 1.0 - sure:

@@ -148,3 +148,25 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
 
     for a, b in zip(train("a"), train("b"), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_case_probe_adds_the_upper_output_and_keeps_the_class_probabilities(tmp_path):
+    from model_training.case_probe import add_case_probe
+
+    out = tmp_path / "run" / "model"
+    run(_tiny_config(tmp_path / "run", max_steps_per_epoch=3, export=True, case_probe=False), ["train"])
+    before = CharClassifier.load(out)
+    assert not before.has_case
+    with pytest.raises(Exception, match="no case output"):
+        before.upper_proba(np.zeros((1, 28, 28), np.float32))
+    x = np.load(CROPS)["x"][:16]
+    p_before = before.predict_proba(x)
+    card = add_case_probe(out, str(MINI))
+    after = CharClassifier.load(out)
+    assert after.has_case and card["outputs"]["upper"] == [None, 1]
+    assert card["case_probe"]["train_letters"] > 0 and card["case_probe"]["val_letters"] > 0
+    assert card["training"]["command"] == "python -m model_training train"  # the training facts stay
+    np.testing.assert_allclose(after.predict_proba(x), p_before, atol=1e-6)
+    up = after.upper_proba(x)
+    assert up.shape == (16,) and ((up >= 0) & (up <= 1)).all()

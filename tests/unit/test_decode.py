@@ -216,4 +216,4 @@ def test_case_head_vote_ignores_missing_values():
     from scanner_app.core.decode import _shape_vote
 
     assert _shape_vote(None) is None and _shape_vote(float("nan")) is None
-    assert _shape_vote(0.9) is True and _shape_vote(0.1) is False and _shape_vote(0.6) is None
+    assert _shape_vote(0.95) is True and _shape_vote(0.05) is False and _shape_vote(0.6) is None
