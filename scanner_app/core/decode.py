@@ -34,7 +34,9 @@ Per word (characters of one line between word gaps):
    from the letter's shape alone (the crop has no size), so it knows A from a, H from h, but
    not O from o. Where it is sure (``SHAPE_SURE``), its answer replaces the height vote of that
    letter, for the all-capitals vote and for a word's first letter; letters tall in both cases
-   then get a vote too, and the T/D shape rule is no longer needed.
+   then get a vote too, and the T/D shape rule is no longer needed. A short letter that stays
+   below the middle between x-height and the capital threshold is never made a capital by its
+   shape (a q that looks like a Q but is as small as its neighbours).
 
 Lines are joined with newlines and words with one space.
 """
@@ -63,6 +65,7 @@ TALL_BOTH = set("bdfhijklt")
 DESCENDING = set("gjpqy")
 KEEP_KIND = 0.97
 SHAPE_SURE = 0.9  # the case head decides a letter's case when P(upper) >= this or <= 1 - this
+SHAPE_HEIGHT_GUARD = True  # ... but never makes a capital of a letter at x-height
 
 
 @dataclass(frozen=True)
@@ -339,13 +342,20 @@ def _apply_case(
     initial: float,
     shape_up: bool = False,
     upper: Sequence[float | None] | None = None,
+    small_below: float = 0.0,
 ) -> list[str]:
     """Upper or lower case per letter of one word (see the module docstring).
 
-    ``upper[i]`` is the case head's P(upper case) for letter ``i`` (None: no head).
+    ``upper[i]`` is the case head's P(upper case) for letter ``i`` (None: no head). A letter
+    whose small form is short and that stays below ``small_below`` (clearly x-height) is not
+    made a capital by its shape.
     """
     out = [c.lower() for c in word_chars]
     shape = [_shape_vote(upper[i] if upper is not None else None) for i in range(len(word_chars))]
+    if SHAPE_HEIGHT_GUARD:
+        for i, ch in enumerate(word_chars):
+            if shape[i] and ch.lower() in SHORT_LOWER and small_below > 0 and ascents[i] < small_below:
+                shape[i] = None  # shaped like a capital but as small as the small letters: height decides
     ups = {}
     for i, ch in enumerate(word_chars):
         if not ch.isalpha():
@@ -485,12 +495,14 @@ def decode_lines(
         threshold = (page_xh + cap) / 2 if 0 < page_xh < CAP_RATIO * cap else CAP_RATIO * cap
         # A lone capital starting a word is rarer than a big small letter: ask for more height.
         initial = page_xh + INITIAL_CAP * (cap - page_xh) if 0 < page_xh < CAP_RATIO * cap else threshold
+        # Clearly x-height: below the middle between x-height and the capital threshold.
+        small_below = (page_xh + threshold) / 2 if 0 < page_xh < CAP_RATIO * cap else 0.0
         texts, dchars = [], []
         for idx in words.values():
             asc = [float(np.polyval(fit, boxes[i].cx) - boxes[i].y) for i in idx]
             shape_up = masks is not None and bool(idx) and capital_by_shape(chosen[idx[0]], masks[idx[0]])
             up = [float(upper[i]) for i in idx] if upper is not None else None
-            cased = _apply_case([chosen[i] for i in idx], asc, threshold, initial, shape_up, up)
+            cased = _apply_case([chosen[i] for i in idx], asc, threshold, initial, shape_up, up, small_below)
             texts.append("".join(cased))
             for r, i in enumerate(idx):
                 ch = cased[r]

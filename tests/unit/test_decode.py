@@ -217,3 +217,10 @@ def test_case_head_vote_ignores_missing_values():
 
     assert _shape_vote(None) is None and _shape_vote(float("nan")) is None
     assert _shape_vote(0.95) is True and _shape_vote(0.05) is False and _shape_vote(0.6) is None
+
+
+def test_case_head_does_not_make_a_capital_of_a_letter_at_x_height():
+    # The sample page's "quick": its q looks like a Q to the head (P 1.0) but is as small as u i c.
+    words = [list("the"), list("quick"), list("Gap")]
+    upper = [0.01, 0.01, 0.02, 0.999, 0.3, 0.01, 0.4, 0.2, 0.5, 0.1, 0.4]
+    assert _decode_with_head(words, upper)[0].text == "the quick Gap"
