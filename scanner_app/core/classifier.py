@@ -88,6 +88,7 @@ class CharClassifier:
         self.card: dict = card
         self.model_dir = model_dir
         self._input = session.get_inputs()[0].name
+        self._outputs = {o.name for o in session.get_outputs()}
 
     @classmethod
     def load(cls, model_dir: Path | None = None) -> CharClassifier:
@@ -166,20 +167,24 @@ class CharClassifier:
             return x.astype(np.float32) / 255.0
         return np.ascontiguousarray(x, dtype=np.float32)
 
-    def _run(self, crops: np.ndarray | CropBatch, output: str) -> np.ndarray:
+    def _run(self, crops: np.ndarray | CropBatch, *outputs: str) -> list[np.ndarray]:
+        """Run the model in batches of ``BATCH`` crops; return the named outputs as float32."""
         x = self._as_input(crops)
         if len(x) == 0:
-            dim = len(self.labels) if output == "probs" else int(self.card["outputs"]["embedding"][-1])
-            return np.zeros((0, dim), np.float32)
+            dims = {"probs": len(self.labels), "upper": 1}
+            emb = int(self.card["outputs"]["embedding"][-1])
+            return [np.zeros((0, dims.get(o, emb)), np.float32) for o in outputs]
         parts = [
-            self._session.run([output], {self._input: x[i : i + BATCH]})[0] for i in range(0, len(x), BATCH)
+            self._session.run(list(outputs), {self._input: x[i : i + BATCH]}) for i in range(0, len(x), BATCH)
         ]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return [
+            np.concatenate([p[k] for p in parts]).astype(np.float32, copy=False) for k in range(len(outputs))
+        ]
 
     @property
     def has_case(self) -> bool:
         """Whether the model has the case head (output ``upper``: P(upper case) of a letter)."""
-        return "upper" in {o.name for o in self._session.get_outputs()}
+        return "upper" in self._outputs
 
     def upper_proba(self, crops: np.ndarray | CropBatch) -> np.ndarray:
         """Return (N,) probabilities that each crop, read as a letter, is upper case.
@@ -189,30 +194,22 @@ class CharClassifier:
         """
         if not self.has_case:
             raise ModelError(f"The model in {self.model_dir} has no case output ('upper').")
-        return self._run(crops, "upper").reshape(-1)
+        return self._run(crops, "upper")[0].reshape(-1)
 
     def predict_with_case(self, crops: np.ndarray | CropBatch) -> tuple[np.ndarray, np.ndarray | None]:
         """Return ``(probs (N, 36), upper (N,) or None)`` from one pass over the crops."""
         if not self.has_case:
             return self.predict_proba(crops), None
-        x = self._as_input(crops)
-        if len(x) == 0:
-            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32)
-        parts = [
-            self._session.run(["probs", "upper"], {self._input: x[i : i + BATCH]})
-            for i in range(0, len(x), BATCH)
-        ]
-        probs = np.concatenate([p for p, _ in parts]).astype(np.float32, copy=False)
-        upper = np.concatenate([u for _, u in parts]).astype(np.float32, copy=False).reshape(-1)
-        return probs, upper
+        probs, upper = self._run(crops, "probs", "upper")
+        return probs, upper.reshape(-1)
 
     def predict_proba(self, crops: np.ndarray | CropBatch) -> np.ndarray:
         """Return (N, 36) probabilities for (N, 28, 28[, 1]) float32 0..1 crops (uint8 0..255 accepted)."""
-        return self._run(crops, "probs")
+        return self._run(crops, "probs")[0]
 
     def embed(self, crops: np.ndarray | CropBatch) -> np.ndarray:
         """Return the (N, D) penultimate-layer embedding of the crops."""
-        return self._run(crops, "embedding")
+        return self._run(crops, "embedding")[0]
 
     def top_k(self, probs: np.ndarray, k: int = 3, charset: str = "alnum") -> list[list[tuple[str, float]]]:
         """Return, per row, the ``k`` most likely labels within ``charset``, best first.
