@@ -27,11 +27,6 @@ import numpy as np
 from . import data as D
 
 HIDDEN = 64
-# Keys the export computes from the files; everything else in an old card is carried over.
-FILE_FACTS = (
-    "name format runtime onnx_opset onnx_weights classes num_classes class_note input outputs framing "
-    "parameters onnx_file onnx_sha256 onnx_bytes keras_file date"
-).split()
 
 
 def letters_with_case(sets: list[D.Samples]) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +121,6 @@ def add_case_probe(model_dir: str | Path, data: str | None = None, seed: int = 4
     model = keras.saving.load_model(model_dir / "model.keras", compile=False)
     splits = D.load_splits(data, drop_unipen_flagged=False)
     joined, facts = fit_case_probe(model, splits.train, splits.val, seed=seed)
-    keep = {k: v for k, v in card.items() if k not in FILE_FACTS}
-    keep["case_probe"] = {"command": f"python -m model_training case-probe --model {model_dir}"} | facts
-    return export(joined, model_dir, keep)
+    # The export recomputes the file facts (outputs, size, sha256, date); the rest of the card stays.
+    card["case_probe"] = {"command": f"python -m model_training case-probe --model {model_dir}"} | facts
+    return export(joined, model_dir, card)

@@ -136,7 +136,8 @@ def export(model: keras.Model, out_dir: Path, card: dict[str, Any]) -> dict[str,
         "keras_file": "model.keras",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    full.update(card)
+    # The facts measured from the files just written win over any stale copy in ``card``.
+    full |= {k: v for k, v in card.items() if k not in full}
     write_json(out_dir / "model_card.json", full)
     return full
 

@@ -65,7 +65,6 @@ TALL_BOTH = set("bdfhijklt")
 DESCENDING = set("gjpqy")
 KEEP_KIND = 0.97
 SHAPE_SURE = 0.9  # the case head decides a letter's case when P(upper) >= this or <= 1 - this
-SHAPE_HEIGHT_GUARD = True  # ... but never makes a capital of a letter at x-height
 
 
 @dataclass(frozen=True)
@@ -323,14 +322,13 @@ def capital_by_shape(letter: str, mask: np.ndarray | None) -> bool:
     return left.size > 0 and left[0] < 0.2 * h
 
 
-def _shape_vote(p_upper: float | None, sure: float | None = None) -> bool | None:
+def _shape_vote(p_upper: float | None) -> bool | None:
     """Return the case head's vote: True (upper), False (lower) or None (not sure, or no head)."""
     if p_upper is None or not math.isfinite(p_upper):
         return None
-    sure = SHAPE_SURE if sure is None else sure
-    if p_upper >= sure:
+    if p_upper >= SHAPE_SURE:
         return True
-    if p_upper <= 1.0 - sure:
+    if p_upper <= 1.0 - SHAPE_SURE:
         return False
     return None
 
@@ -352,10 +350,9 @@ def _apply_case(
     """
     out = [c.lower() for c in word_chars]
     shape = [_shape_vote(upper[i] if upper is not None else None) for i in range(len(word_chars))]
-    if SHAPE_HEIGHT_GUARD:
-        for i, ch in enumerate(word_chars):
-            if shape[i] and ch.lower() in SHORT_LOWER and small_below > 0 and ascents[i] < small_below:
-                shape[i] = None  # shaped like a capital but as small as the small letters: height decides
+    for i, ch in enumerate(word_chars):
+        if shape[i] and ch.lower() in SHORT_LOWER and small_below > 0 and ascents[i] < small_below:
+            shape[i] = None  # shaped like a capital but as small as the small letters: height decides
     ups = {}
     for i, ch in enumerate(word_chars):
         if not ch.isalpha():

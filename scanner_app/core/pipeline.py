@@ -113,10 +113,10 @@ def scan(
         yield Progress("classify", 3, total)
         if with_case:
             p, u = classifier.predict_with_case(batch.crops[i : i + BATCH])
-            parts.append(p)
             ups.append(u)
         else:
-            parts.append(classifier.predict_proba(batch.crops[i : i + BATCH]))
+            p = classifier.predict_proba(batch.crops[i : i + BATCH])
+        parts.append(p)
     probs = np.concatenate(parts) if parts else np.zeros((0, len(classifier.labels)), np.float32)
     upper = np.concatenate(ups) if ups else None
     yield Progress("decode", 4, total)
