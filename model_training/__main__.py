@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument(
         "--drop-unipen-flagged", action="store_true", help="leave out UNIPEN samples the quality flag marks"
     )
+    t.add_argument(
+        "--emnist",
+        metavar="DIR|tfds",
+        help="add EMNIST letters to training: a folder with the official gzip IDX files, or 'tfds' "
+        "(tensorflow-datasets, online); NIST test figures then include writers EMNIST may share",
+    )
     g.add_argument("--limit", type=int, default=0, help="at most this many samples per training set")
     g.add_argument("--steps", type=int, default=1000, help="steps per epoch (0: one pass over the set)")
     g.add_argument("--no-export", action="store_true")
@@ -89,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=42)
 
     a = p.parse_args(argv)
+    try:
+        return _run_command(a, argv)
+    except FileNotFoundError as err:  # a wrong data, model or EMNIST folder: say which, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_command(a: argparse.Namespace, argv: list[str] | None) -> int:
     if a.cmd == "case-probe":
         from .case_probe import add_case_probe
 
@@ -130,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             max_steps_per_epoch=a.steps,
             export=not a.no_export,
             cache_dir=None if a.no_cache else str(CACHE_DIR),
+            emnist=a.emnist,
         )
         run(cfg, argv)
         return 0

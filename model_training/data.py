@@ -248,6 +248,30 @@ def load_emnist_letters_tfds(split: str = "train") -> Samples:
     )
 
 
+EMNIST_WRITER_NOTE = (
+    "EMNIST letters were added to training: they are cut from NIST SD19 without writer ids, so the "
+    "NIST (femnist) test writers may be among them and the femnist figures are no longer on unseen "
+    "writers; UNIPEN, MNIST, Chars74K, Omniglot and CoMNIST figures are unaffected"
+)
+
+
+def load_emnist_letters(source: str | os.PathLike[str], split: str = "train") -> Samples:
+    """Load EMNIST letters from ``source``: a folder of the official IDX files, or ``"tfds"``.
+
+    For users who can download EMNIST (``train --emnist``); writers are unknown, see
+    :data:`EMNIST_WRITER_NOTE`.
+    """
+    if str(source) == "tfds":
+        return load_emnist_letters_tfds(split)
+    folder = Path(source)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"EMNIST folder {folder} not found: give the folder holding "
+            f"emnist-letters-{split}-images-idx3-ubyte.gz, or 'tfds' for tensorflow-datasets"
+        )
+    return load_emnist_letters_idx(folder, split)
+
+
 # ---------------------------------------------------------------------------------------------
 # Framing through the app's crop code, with a cache
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Run it with ``python -m model_training train [--data DIR] [--epochs N] [--out as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import shutil
@@ -63,6 +64,9 @@ class TrainConfig:
     # Flagged UNIPEN samples mix label noise with valid unusual styles (cursive a, b, k); training on
     # them bought 1.2 points on all UNIPEN test letters in a short ablation (clean subset -0.5).
     drop_unipen_flagged: bool = False
+    # EMNIST letters as extra training data, for users who can download them: a folder with the
+    # official IDX files, or "tfds" (tensorflow-datasets, online). None = the offline sets only.
+    emnist: str | None = None
     # For smoke tests and ablations: cap the samples taken from each training set (0 = all).
     limit_per_set: int = 0
     max_steps_per_epoch: int = 1000  # an "epoch" = this many batches drawn from the shuffled pool
@@ -180,6 +184,27 @@ def build_training_arrays(
     return x_tr, y_tr, c_tr, x_va, y_va, c_va, counts
 
 
+def add_emnist(cfg: TrainConfig, splits: D.Splits, emnist: D.Samples | None = None) -> int:
+    """Add EMNIST letters (``cfg.emnist``) to the training sets; return how many were added.
+
+    The framed images join ``splits.train`` and the upright originals ``splits.train_raw`` (for
+    the augmented copies); the data set's content hash joins ``splits.sources`` for the card.
+    ``emnist`` is the loaded set when the caller already has it.
+    """
+    if not cfg.emnist:
+        return 0
+    if emnist is None:
+        emnist = D.load_emnist_letters(cfg.emnist)
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    splits.train.append(D.framed(emnist, cache_dir=cache, progress=cfg.verbose > 0))
+    if splits.train_raw:
+        splits.train_raw.append(emnist)  # augmented copies come from the upright originals
+    digest = hashlib.sha256(emnist.x.tobytes() + emnist.y.tobytes()).hexdigest()
+    splits.sources["emnist_letters"] = {"file": str(cfg.emnist), "content_sha256": digest}
+    _log(f"EMNIST letters: {len(emnist)} samples added. {D.EMNIST_WRITER_NOTE}")
+    return len(emnist)
+
+
 def make_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -258,7 +283,7 @@ def card_basics(
         },
         "data_sets": sources,
         "split_rule": SPLIT_RULE,
-    }
+    } | ({"emnist_note": D.EMNIST_WRITER_NOTE} if cfg.emnist else {})
 
 
 def export_checkpoint(checkpoint: str, run_dir: str, out: str) -> dict:
@@ -304,6 +329,8 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
 
     # Data ------------------------------------------------------------------------------------
+    # A wrong EMNIST folder fails here, before minutes of framing.
+    emnist = D.load_emnist_letters(cfg.emnist) if cfg.emnist else None
     _log("loading and framing data (cached under model_training/_cache)")
     splits = D.load_splits(
         cfg.data,
@@ -312,6 +339,7 @@ def run(cfg: TrainConfig, argv: list[str] | None = None) -> dict:
         keep_raw=True,
         progress=True,
     )
+    add_emnist(cfg, splits, emnist)
     x_tr, y_tr, c_tr, x_va, y_va, c_va, counts = build_training_arrays(cfg, splits)
     _log(f"train {len(x_tr)} samples {counts}; validation {len(x_va)}")
     partial = card_basics(cfg, argv, counts, len(x_tr), len(x_va), splits.sources)

@@ -99,6 +99,50 @@ def test_emnist_idx_loader_makes_images_upright(tmp_path):
     assert s.y.tolist() == [10, 15, 35]
 
 
+def test_train_emnist_option_adds_upright_framed_letters_to_the_training_arrays(tmp_path):
+    from model_training.train import TrainConfig, add_emnist, build_training_arrays
+
+    # A tiny EMNIST letters folder: 'L' shapes stored transposed, as EMNIST stores them.
+    upright = np.zeros((4, 28, 28), np.uint8)
+    upright[:, 4:24, 8:12] = 255  # the stem
+    upright[:, 20:24, 8:22] = 255  # the foot at the bottom right
+    _write_idx(tmp_path / "emnist-letters-train-images-idx3-ubyte.gz", upright.transpose(0, 2, 1))
+    _write_idx(tmp_path / "emnist-letters-train-labels-idx1-ubyte.gz", np.full(4, 12, np.uint8))
+    cfg = TrainConfig(
+        data=str(MINI),
+        emnist=str(tmp_path),
+        augment_copies=1,
+        rerender_widths=(),
+        fonts_per_char=0,
+        cache_dir=None,
+        verbose=0,
+    )
+    splits = D.load_splits(MINI, cache_dir=None, keep_raw=True)
+    assert add_emnist(cfg, splits) == 4
+    assert splits.sources["emnist_letters"]["file"] == str(tmp_path)
+    assert len(splits.sources["emnist_letters"]["content_sha256"]) == 64
+    x, y, case, *_, counts = build_training_arrays(cfg, splits)
+    assert counts["emnist_letters_train"] == 4 and counts["emnist_letters_train_aug0"] == 4
+    assert len(x) == len(y) == len(case) == sum(counts.values())
+    # the EMNIST part sits where the counts say, labelled L, case unknown, framed like the app
+    start = list(counts).index("emnist_letters_train")
+    at = sum(list(counts.values())[:start])
+    part = x[at : at + 4]
+    assert y[at : at + 4].tolist() == [D.LABELS.index("L")] * 4 and (case[at : at + 4] == -1).all()
+    np.testing.assert_array_equal(
+        part, crops.to_uint8(crops.frame_batch(upright)[..., None]).reshape(-1, 28, 28)
+    )
+    # upright: the foot is at the bottom of the crop, the stem on the left
+    assert part[0, 20:].sum() > part[0, :8].sum() and part[0, :, :10].sum() > part[0, :, 18:].sum()
+
+
+def test_emnist_source_that_is_missing_gets_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="emnist-letters-train-images"):
+        D.load_emnist_letters(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="emnist-letters-train-images"):
+        D.load_emnist_letters(tmp_path)  # a folder without the files
+
+
 def test_idx_reader_rejects_truncated_file(tmp_path):
     p = tmp_path / "bad-idx3-ubyte.gz"
     header = struct.pack(">HBB", 0, 0x08, 3) + struct.pack(">III", 5, 28, 28)

@@ -127,6 +127,26 @@ def _tiny_config(run_dir: Path, **overrides) -> TrainConfig:
 
 
 @pytest.mark.slow
+def test_training_with_emnist_letters_records_them_and_the_writer_caveat(tmp_path):
+    import gzip
+    import struct
+
+    letters = np.load(CROPS)
+    keep = letters["y"] >= 10
+    x, y = letters["x"][keep][:40], letters["y"][keep][:40] - 9  # EMNIST labels 1..26
+    for kind, arr in (("images-idx3", x.transpose(0, 2, 1)), ("labels-idx1", y)):
+        header = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+        with gzip.open(tmp_path / f"emnist-letters-train-{kind}-ubyte.gz", "wb") as f:
+            f.write(header + np.ascontiguousarray(arr, np.uint8).tobytes())
+    run(_tiny_config(tmp_path / "run", max_steps_per_epoch=2, emnist=str(tmp_path)), ["train"])
+    card = json.loads((tmp_path / "run" / "card_partial.json").read_text())
+    assert card["training"]["samples"]["emnist_letters_train"] == len(y)
+    assert card["training"]["config"]["emnist"] == str(tmp_path)
+    assert "femnist" in card["emnist_note"] and "unseen" in card["emnist_note"]
+    assert card["data_sets"]["emnist_letters"]["file"] == str(tmp_path)
+
+
+@pytest.mark.slow
 def test_ema_weights_are_what_the_checkpoint_holds(tmp_path):
     run(_tiny_config(tmp_path / "run", max_steps_per_epoch=3, ema_momentum=0.5), ["train"])
     model = keras.saving.load_model(tmp_path / "run" / "best.keras")
@@ -170,3 +190,12 @@ def test_case_probe_adds_the_upper_output_and_keeps_the_class_probabilities(tmp_
     np.testing.assert_allclose(after.predict_proba(x), p_before, atol=1e-6)
     up = after.upper_proba(x)
     assert up.shape == (16,) and ((up >= 0) & (up <= 1)).all()
+
+
+def test_train_command_names_a_missing_emnist_folder_without_a_traceback(tmp_path, capsys):
+    from model_training.__main__ import main
+
+    rc = main(["train", "--emnist", str(tmp_path / "nowhere"), "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: EMNIST folder") and "nowhere" in err and "Traceback" not in err
