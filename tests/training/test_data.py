@@ -12,6 +12,7 @@ import pytest
 from model_training import augment, synth
 from model_training import data as D
 from scanner_app.core import crops
+from tests.idx import write_idx
 
 MINI = Path(__file__).resolve().parent.parent / "data" / "train_mini"
 
@@ -81,19 +82,13 @@ def test_frame_cache_round_trip(tmp_path):
     assert a.max() == 255
 
 
-def _write_idx(path: Path, arr: np.ndarray) -> None:
-    header = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + arr.astype(np.uint8).tobytes())
-
-
 def test_emnist_idx_loader_makes_images_upright(tmp_path):
     upright = np.zeros((3, 28, 28), np.uint8)
     upright[:, 2:26, 5:8] = 255  # a vertical bar
     upright[:, 2:5, 5:20] = 255  # with a top arm: an upright 'F'-like shape
     labels = np.array([1, 6, 26], np.uint8)
-    _write_idx(tmp_path / "emnist-letters-test-images-idx3-ubyte.gz", upright.transpose(0, 2, 1))
-    _write_idx(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz", labels)
+    write_idx(tmp_path / "emnist-letters-test-images-idx3-ubyte.gz", upright.transpose(0, 2, 1))
+    write_idx(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz", labels)
     s = D.load_emnist_letters_idx(tmp_path, "test")
     np.testing.assert_array_equal(s.x, upright)
     assert s.y.tolist() == [10, 15, 35]
@@ -106,8 +101,8 @@ def test_train_emnist_option_adds_upright_framed_letters_to_the_training_arrays(
     upright = np.zeros((4, 28, 28), np.uint8)
     upright[:, 4:24, 8:12] = 255  # the stem
     upright[:, 20:24, 8:22] = 255  # the foot at the bottom right
-    _write_idx(tmp_path / "emnist-letters-train-images-idx3-ubyte.gz", upright.transpose(0, 2, 1))
-    _write_idx(tmp_path / "emnist-letters-train-labels-idx1-ubyte.gz", np.full(4, 12, np.uint8))
+    write_idx(tmp_path / "emnist-letters-train-images-idx3-ubyte.gz", upright.transpose(0, 2, 1))
+    write_idx(tmp_path / "emnist-letters-train-labels-idx1-ubyte.gz", np.full(4, 12, np.uint8))
     cfg = TrainConfig(
         data=str(MINI),
         emnist=str(tmp_path),

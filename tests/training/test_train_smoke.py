@@ -128,16 +128,13 @@ def _tiny_config(run_dir: Path, **overrides) -> TrainConfig:
 
 @pytest.mark.slow
 def test_training_with_emnist_letters_records_them_and_the_writer_caveat(tmp_path):
-    import gzip
-    import struct
+    from tests.idx import write_idx
 
     letters = np.load(CROPS)
     keep = letters["y"] >= 10
     x, y = letters["x"][keep][:40], letters["y"][keep][:40] - 9  # EMNIST labels 1..26
-    for kind, arr in (("images-idx3", x.transpose(0, 2, 1)), ("labels-idx1", y)):
-        header = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
-        with gzip.open(tmp_path / f"emnist-letters-train-{kind}-ubyte.gz", "wb") as f:
-            f.write(header + np.ascontiguousarray(arr, np.uint8).tobytes())
+    write_idx(tmp_path / "emnist-letters-train-images-idx3-ubyte.gz", x.transpose(0, 2, 1))
+    write_idx(tmp_path / "emnist-letters-train-labels-idx1-ubyte.gz", y)
     run(_tiny_config(tmp_path / "run", max_steps_per_epoch=2, emnist=str(tmp_path)), ["train"])
     card = json.loads((tmp_path / "run" / "card_partial.json").read_text())
     assert card["training"]["samples"]["emnist_letters_train"] == len(y)
