@@ -217,6 +217,10 @@ def run_evaluation(
                 f"case head {k:24s} {v['accuracy']:.4f}  "
                 f"(always the usual case: {v['majority']:.4f}, n={v['n']})"
             )
+    caveat = clf.card.get("emnist_note")  # trained with EMNIST letters: NIST writers may be seen
+    if caveat:
+        report["emnist_note"] = caveat
+        print(f"note: {caveat}")
     report["runtime"] = measure_latency(clf, splits.test["chars74k"].x[:64])
     write_json(out / "evaluation.json", report)
     print(f"runtime: {report['runtime']}")
@@ -234,6 +238,6 @@ def run_evaluation(
         card["test_accuracy_note"] = (
             "ONNX runtime model via scanner_app.core.classifier on crops framed by "
             "crops.py; held-out writers only; see evaluation.json"
-        )
+        ) + (f" ({caveat})" if caveat else "")
         write_json(card_path, card)
     return report

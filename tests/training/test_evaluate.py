@@ -61,3 +61,25 @@ def test_case_accuracy_scores_letters_of_known_case_against_the_majority():
     assert r["majority"] == 0.75  # 3 of the 4 are lower case
     assert r["per_letter"] == {"A": [1.0, 2], "H": [0.5, 2]}
     assert case_accuracy(upper[4:], case[4:], y[4:])["n"] == 0
+
+
+def test_evaluation_of_a_model_trained_with_emnist_repeats_the_writer_caveat(tmp_path, capsys):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from model_training.data import EMNIST_WRITER_NOTE
+    from model_training.evaluate import run_evaluation
+
+    root = Path(__file__).resolve().parent.parent.parent
+    model = tmp_path / "model"
+    shutil.copytree(root / "assets" / "model", model)
+    card_path = model / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card["emnist_note"] = EMNIST_WRITER_NOTE
+    card_path.write_text(json.dumps(card))
+    report = run_evaluation(str(root / "tests" / "data" / "train_mini"), str(model))
+    assert report["emnist_note"] == EMNIST_WRITER_NOTE
+    assert f"note: {EMNIST_WRITER_NOTE}" in capsys.readouterr().out
+    assert EMNIST_WRITER_NOTE in json.loads(card_path.read_text())["test_accuracy_note"]
+    assert 0 < report["sets"]["femnist_letters"]["accuracy"] <= 1  # the real model on real crops
