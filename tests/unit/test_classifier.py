@@ -208,7 +208,7 @@ def test_intact_copy_loads(model_copy, classifier, crops):
 def test_case_head_tells_capitals_from_small_letters_by_shape(classifier):
     """The bundled model's case head on test writers' letters whose two cases differ in shape."""
     from scanner_app.core.crops import frame_glyph
-    from tests.pagegen import CHARS, GlyphSource, _render_strokes
+    from tests.pagegen import GlyphSource, _render_strokes
 
     assert classifier.has_case
     src = GlyphSource.from_sample()
@@ -218,7 +218,7 @@ def test_case_head_tells_capitals_from_small_letters_by_shape(classifier):
             ink, _ = _render_strokes(strokes, 64.0, 4.0)
             glyphs.append(frame_glyph(ink))
             truth.append(ch.isupper())
-    assert ch in CHARS and len(glyphs) > 60 and 0.3 < np.mean(truth) < 0.7
+    assert len(glyphs) > 60 and 0.3 < np.mean(truth) < 0.7
     up = classifier.upper_proba(np.stack(glyphs))
     assert up.shape == (len(glyphs),) and ((up >= 0) & (up <= 1)).all()
     right = float(np.mean((up >= 0.5) == np.array(truth)))
