@@ -59,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         default=(0.05, 0.12),
         help="comma-separated UNIPEN re-render stroke widths ('' for none)",
     )
+    g.add_argument(
+        "--rerender-style",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="restyle the UNIPEN trajectories before re-rendering (stroke placement, slant; 0: as written)",
+    )
     g.add_argument("--fonts", type=int, default=20, help="synthetic glyphs per font and character (0: none)")
     g.add_argument("--no-graph-augment", action="store_true", help="no per-batch jitter")
     g.add_argument(
@@ -137,6 +144,7 @@ def _run_command(a: argparse.Namespace, argv: list[str] | None) -> int:
             verbose=2 if a.quiet else 1,
             augment_copies=a.augment_copies,
             rerender_widths=a.rerender,
+            rerender_style=a.rerender_style,
             fonts_per_char=a.fonts,
             in_graph_augment=not a.no_graph_augment,
             drop_unipen_flagged=a.drop_unipen_flagged,

@@ -149,6 +149,43 @@ def render_strokes(
     return cv2.GaussianBlur(img, (0, 0), 1.0)
 
 
+def restyle_strokes(
+    strokes: list[np.ndarray], rng: np.random.Generator, strength: float = 1.0
+) -> list[np.ndarray]:
+    """Change how a pen trajectory was written, as another writer would (online augmentation).
+
+    The whole glyph gets a random slant, rotation and aspect; every stroke is moved, turned and
+    scaled a little on its own (where a t's bar crosses, how far an i's dot floats, how an E's
+    arms meet); every stroke's path wobbles slowly along its length. Image distortions cannot
+    move one stroke against another; this can. ``strength`` scales all of it (0: unchanged).
+    """
+    pts = np.concatenate(strokes)[:, :2].astype(np.float64)
+    lo, hi = pts.min(0), pts.max(0)
+    size = float(max(hi - lo)) or 1.0
+    centre = (lo + hi) / 2
+    k = strength
+    ang = rng.normal(0, np.deg2rad(5.0) * k)
+    shear = rng.normal(0, 0.12 * k)
+    aspect = np.exp(rng.normal(0, 0.08 * k))
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    glob = rot @ np.array([[aspect, shear], [0.0, 1.0 / aspect]])
+    out = []
+    for s in strokes:
+        p = s[:, :2].astype(np.float64) - centre
+        c = p.mean(0)
+        a = rng.normal(0, np.deg2rad(4.0) * k)
+        sc = np.exp(rng.normal(0, 0.06 * k))
+        local = sc * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        p = (p - c) @ local.T + c + rng.normal(0, 0.035 * k * size, 2)
+        if len(p) > 2:
+            t = np.linspace(0.0, 1.0, len(p))[:, None]
+            freq = rng.uniform(0.5, 2.0, (1, 2))
+            phase = rng.uniform(0, 2 * np.pi, (1, 2))
+            p = p + rng.normal(0, 0.012 * k * size, (1, 2)) * np.sin(2 * np.pi * freq * t + phase)
+        out.append(p @ glob.T + centre)
+    return out
+
+
 def iter_samples(strokes: tuple[np.ndarray, np.ndarray, np.ndarray]):
     """Yield each sample's list of strokes from ``(points, stroke_len, form_nstrokes)``."""
     points, stroke_len, form_nstrokes = strokes
@@ -167,8 +204,12 @@ def rerender_framed(
     seed: int,
     cache_dir: Path | None,
     jitter: float = 0.004,
+    style: float = 0.0,
 ) -> np.ndarray:
-    """Redraw every sample's pen trajectory at stroke ``width`` and frame it; uint8 N x 28 x 28, cached."""
+    """Redraw every sample's pen trajectory at stroke ``width`` and frame it; uint8 N x 28 x 28, cached.
+
+    ``style`` > 0 restyles each trajectory first (:func:`restyle_strokes`).
+    """
 
     def make() -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -177,6 +218,8 @@ def rerender_framed(
             if not sample or sum(len(s) for s in sample) == 0:
                 out[i] = 0
                 continue
+            if style > 0:
+                sample = restyle_strokes(sample, rng, style)
             img = render_strokes(sample, width, rng, jitter=jitter)
             out[i] = crops.to_uint8(crops.frame_glyph(img))
         return out

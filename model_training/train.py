@@ -59,6 +59,9 @@ class TrainConfig:
     # Training-set ingredients (each measured on the test writers; see README "The model").
     augment_copies: int = 1  # precomputed mouse/pen augmented copies of every real training sample
     rerender_widths: tuple[float, ...] = (0.05, 0.12)  # extra UNIPEN renderings at these stroke widths
+    # Restyle the trajectories of those renderings first (augment.restyle_strokes: slant, aspect,
+    # each stroke moved and turned on its own); 0 redraws them as written.
+    rerender_style: float = 0.0
     fonts_per_char: int = 20  # synthetic font glyphs per (font, character); 0 = none
     in_graph_augment: bool = True  # cheap per-epoch jitter (shift, zoom, rotation, noise)
     # Flagged UNIPEN samples mix label noise with valid unusual styles (cursive a, b, k); training on
@@ -153,18 +156,21 @@ def build_training_arrays(
     if cfg.rerender_widths:
         u = next(s for s in train if s.name == "unipen_train")
         if u.strokes is not None:
-            for w in cfg.rerender_widths:
+            style = cfg.rerender_style
+            for k, w in enumerate(cfg.rerender_widths):
+                tag = f"w{w}" + (f"-style{style}" if style > 0 else "")
                 xr = augment.rerender_framed(
                     u.strokes,
                     width=w,
-                    key=f"unipen_train-w{w}-n{len(u)}-s{cfg.seed}",
-                    seed=cfg.seed,
+                    key=f"unipen_train-{tag}-n{len(u)}-s{cfg.seed}",
+                    seed=cfg.seed + (1000 * (k + 1) if style > 0 else 0),
                     cache_dir=cache,
+                    style=style,
                 )
                 parts_x.append(xr)
                 parts_y.append(u.y)
                 parts_c.append(u.case)
-                counts[f"unipen_rerender_w{w}"] = len(u)
+                counts[f"unipen_rerender_{tag}"] = len(u)
 
     if cfg.fonts_per_char > 0:
         from . import synth

@@ -168,6 +168,42 @@ def test_rerendered_trajectories_resemble_the_original_rendering():
     assert np.median(corr) > 0.8
 
 
+def test_restyled_trajectories_move_strokes_against_each_other_but_keep_the_glyph():
+    s = D.load_npz_set(MINI / D.FILES["unipen"], "unipen")
+    samples = [smp for smp in augment.iter_samples(s.strokes) if len(smp) >= 2][:30]
+    assert len(samples) >= 10
+    rng = np.random.default_rng(0)
+    # strength 0 leaves the trajectory exactly as written
+    for smp in samples:
+        for a, b in zip(augment.restyle_strokes(smp, rng, 0.0), smp, strict=True):
+            np.testing.assert_allclose(a, b[:, :2])
+    moved, corr = [], []
+    for smp in samples:
+        new = augment.restyle_strokes(smp, rng, 1.0)
+        assert [len(p) for p in new] == [len(p) for p in smp]
+        size = float(np.ptp(np.concatenate(smp)[:, :2], 0).max())
+        # the offset between the first two strokes' centres changes: strokes move on their own
+        before = smp[1][:, :2].mean(0) - smp[0][:, :2].mean(0)
+        after = new[1].mean(0) - new[0].mean(0)
+        moved.append(np.linalg.norm(after - before) / size)
+        img_a = crops.frame_glyph(augment.render_strokes(smp, 0.085))
+        img_b = crops.frame_glyph(augment.render_strokes(new, 0.085))
+        corr.append(np.corrcoef(img_a.ravel(), img_b.ravel())[0, 1])
+    assert np.median(moved) > 0.04  # several per cent of the glyph
+    assert np.max(moved) < 0.5  # never torn apart
+    # still the same character: the framed crops stay alike, but not identical
+    assert 0.4 < np.median(corr) < 0.98
+
+
+def test_restyled_rerendering_is_seeded_and_differs_from_the_plain_one():
+    s = D.load_npz_set(MINI / D.FILES["unipen"], "unipen")
+    plain = augment.rerender_framed(s.strokes, width=0.085, key="p", seed=0, cache_dir=None)
+    a = augment.rerender_framed(s.strokes, width=0.085, key="s", seed=0, cache_dir=None, style=1.0)
+    b = augment.rerender_framed(s.strokes, width=0.085, key="s", seed=0, cache_dir=None, style=1.0)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a.astype(int) - plain).mean() > 3
+
+
 def test_font_synthesis_without_fonts_is_empty():
     x, y = synth.font_glyphs_framed(5, seed=0, cache_dir=None, fonts=[])
     assert x.shape == (0, 28, 28) and y.shape == (0,)
