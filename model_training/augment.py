@@ -7,7 +7,8 @@ Two kinds, chosen for a 2-core CPU budget:
   anisotropic scale, elastic distortion), stroke width changes, blur, noise and
   binarisation, then the app's own framing (``crops.frame_glyph``). UNIPEN's pen
   trajectories are redrawn at other stroke widths with a little pen jitter, as a canvas
-  drawing would be.
+  drawing would be, optionally restyled first (:func:`restyle_strokes`; measured, no gain, off
+  by default).
 * **After framing, per batch in the tf.data graph** (:func:`graph_augment`): a small random
   affine jitter (the framing of a real crop is never perfect), an occasional one-pixel
   thickening or thinning, and faint noise.
