@@ -40,12 +40,16 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
         max_steps_per_epoch=3,
         augment_copies=1,
         rerender_widths=(0.05,),
+        rerender_style=1.0,
         fonts_per_char=0,
         cache_dir=None,
         verbose=0,
         precision="mixed_bfloat16",  # the mixed-precision path, exported as float32
     )
     card = run(cfg, ["train", "--smoke"])
+    # the restyled UNIPEN re-render joined the training set, and the card says so
+    assert card["training"]["samples"]["unipen_rerender_w0.05-style1.0"] > 0
+    assert card["training"]["config"]["rerender_style"] == 1.0
     for name in ("model.keras", "model.onnx", "labels.json", "model_card.json"):
         assert (out / name).is_file(), name
     assert card["training"]["epochs_run"] == 2
