@@ -150,6 +150,10 @@ def render_strokes(
     return cv2.GaussianBlur(img, (0, 0), 1.0)
 
 
+def _rotation(angle: float) -> np.ndarray:
+    return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+
+
 def restyle_strokes(
     strokes: list[np.ndarray], rng: np.random.Generator, strength: float = 1.0
 ) -> list[np.ndarray]:
@@ -168,15 +172,14 @@ def restyle_strokes(
     ang = rng.normal(0, np.deg2rad(5.0) * k)
     shear = rng.normal(0, 0.12 * k)
     aspect = np.exp(rng.normal(0, 0.08 * k))
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    glob = rot @ np.array([[aspect, shear], [0.0, 1.0 / aspect]])
+    glob = _rotation(ang) @ np.array([[aspect, shear], [0.0, 1.0 / aspect]])
     out = []
     for s in strokes:
         p = s[:, :2].astype(np.float64) - centre
         c = p.mean(0)
         a = rng.normal(0, np.deg2rad(4.0) * k)
         sc = np.exp(rng.normal(0, 0.06 * k))
-        local = sc * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        local = sc * _rotation(a)
         p = (p - c) @ local.T + c + rng.normal(0, 0.035 * k * size, 2)
         if len(p) > 2:
             t = np.linspace(0.0, 1.0, len(p))[:, None]

@@ -163,6 +163,7 @@ def build_training_arrays(
                     u.strokes,
                     width=w,
                     key=f"unipen_train-{tag}-n{len(u)}-s{cfg.seed}",
+                    # restyled copies each get their own styles; plain ones keep the seed they always had
                     seed=cfg.seed + (1000 * (k + 1) if style > 0 else 0),
                     cache_dir=cache,
                     style=style,
